@@ -1,0 +1,188 @@
+"""Bytewax sinks over the ClickHouse and archive connectors.
+
+Items are `(key, Chunk)` pairs from the flow's batching steps. Every write is
+retried on infrastructure errors (see connectors.retry), and every write is
+idempotent: events collapse by `event_id` in ClickHouse (and carry a
+deduplication token derived from the offsets they cover); archive and
+dead-letter files have deterministic names, so a replay overwrites them.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from bytewax.outputs import (
+    DynamicSink,
+    FixedPartitionedSink,
+    StatefulSinkPartition,
+    StatelessSinkPartition,
+)
+
+from connectors.archive import ArchiveWriter
+from connectors.clickhouse import ClickHouseClient, ClickHouseUnavailable, connect
+from connectors.retry import retry_forever
+from insightlite.metrics import SINK_BATCH_ROWS, SINK_RETRIES, SINK_ROWS, SINK_SECONDS, RunTotals
+from operators.batching import Chunk
+
+OutputItem = tuple[str, Chunk]
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    ClickHouseUnavailable,
+    OSError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _record(sink: str, rows: int, started: float, totals: RunTotals | None) -> None:
+    SINK_ROWS.labels(sink).inc(rows)
+    SINK_BATCH_ROWS.labels(sink).observe(rows)
+    SINK_SECONDS.labels(sink).observe(time.perf_counter() - started)
+    if totals is not None:
+        with totals._lock:
+            totals.rows_written[sink] += rows
+
+
+class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
+    def __init__(self, url: str, database: str, table: str, totals: RunTotals | None):
+        self._client: ClickHouseClient = connect(url, database=database)
+        self._table = table
+        self._totals = totals
+        self._label = f"clickhouse.{table}"
+
+    def write_batch(self, values: list[Chunk]) -> None:
+        # A partitioned sink gets the values; the routing key is already gone.
+        for chunk in values:
+            started = time.perf_counter()
+            retry_forever(
+                functools.partial(
+                    self._client.insert_arrow,
+                    self._table,
+                    chunk.rows,
+                    dedup_token=f"{self._table}:{chunk.name}",
+                ),
+                retryable=INFRASTRUCTURE_ERRORS,
+                what=f"insert into {self._table}",
+                on_retry=SINK_RETRIES.labels(self._label).inc,
+            )
+            _record(self._label, chunk.row_count, started, self._totals)
+
+    def snapshot(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class ClickHouseSink(FixedPartitionedSink[Chunk, None]):
+    """Inserts Arrow chunks into a ClickHouse table.
+
+    One partition: it lives on exactly one worker, which the embedded engine
+    requires (chdb locks its directory to one process).
+    """
+
+    def __init__(
+        self, url: str, database: str, table: str = "events", totals: RunTotals | None = None
+    ):
+        connect(url, database=database)  # validates the URL now; connects lazily
+        self.url = url
+        self.database = database
+        self.table = table
+        self.totals = totals
+
+    def list_parts(self) -> list[str]:
+        return ["clickhouse"]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _ClickHousePartition:
+        return _ClickHousePartition(self.url, self.database, self.table, self.totals)
+
+
+class _ClickHouseServerPartition(StatelessSinkPartition[OutputItem]):
+    def __init__(self, inner: _ClickHousePartition) -> None:
+        self._inner = inner
+
+    def write_batch(self, items: list[OutputItem]) -> None:
+        self._inner.write_batch([chunk for _key, chunk in items])
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class ClickHouseServerSink(DynamicSink[OutputItem]):
+    """Inserts Arrow chunks into a ClickHouse server from every worker at once."""
+
+    def __init__(
+        self, url: str, database: str, table: str = "events", totals: RunTotals | None = None
+    ):
+        connect(url, database=database)  # validates the URL now; connects lazily
+        self.url = url
+        self.database = database
+        self.table = table
+        self.totals = totals
+
+    def build(
+        self, step_id: str, worker_index: int, worker_count: int
+    ) -> _ClickHouseServerPartition:
+        return _ClickHouseServerPartition(
+            _ClickHousePartition(self.url, self.database, self.table, self.totals)
+        )
+
+
+def is_embedded(url: str) -> bool:
+    return url.startswith("chdb:")
+
+
+def clickhouse_sink(
+    url: str, database: str, table: str = "events", totals: RunTotals | None = None
+) -> ClickHouseSink | ClickHouseServerSink:
+    """One writer for the embedded engine (it locks its directory), one per worker otherwise."""
+    if is_embedded(url):
+        return ClickHouseSink(url, database, table, totals)
+    return ClickHouseServerSink(url, database, table, totals)
+
+
+class _ArchivePartition(StatelessSinkPartition[OutputItem]):
+    def __init__(self, writer: ArchiveWriter, kind: str, totals: RunTotals | None):
+        self._writer = writer
+        self._kind = kind
+        self._totals = totals
+
+    def write_batch(self, items: list[OutputItem]) -> None:
+        for _key, chunk in items:
+            started = time.perf_counter()
+            retry_forever(
+                functools.partial(self._write, chunk),
+                retryable=INFRASTRUCTURE_ERRORS,
+                what=f"write {self._kind}",
+                on_retry=SINK_RETRIES.labels(self._kind).inc,
+            )
+            _record(self._kind, chunk.row_count, started, self._totals)
+
+    def _write(self, chunk: Chunk) -> list[str]:
+        rows: Any = chunk.rows
+        if self._kind == "archive":
+            return self._writer.write_events(rows, name=chunk.name)
+        return self._writer.write_dead_letters(rows, name=chunk.name)
+
+
+class ArchiveSink(DynamicSink[OutputItem]):
+    """Writes event chunks as Parquet files (kind "archive") or rejects as
+    JSON lines (kind "dead_letter") through `ArchiveWriter`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        kind: str = "archive",
+        compression: str = "zstd",
+        totals: RunTotals | None = None,
+    ) -> None:
+        if kind not in ("archive", "dead_letter"):
+            raise ValueError(f"unknown archive sink kind {kind!r}")
+        self.writer = ArchiveWriter(url, compression=compression)  # type: ignore[arg-type]
+        self.kind = kind
+        self.totals = totals
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _ArchivePartition:
+        return _ArchivePartition(self.writer, self.kind, self.totals)

@@ -1,0 +1,60 @@
+"""Count what each step does: Prometheus metrics and the run's totals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from insightlite.metrics import EVENTS_IN, EVENTS_OUT, FILTERED, REJECTED, RunTotals
+from operators.model import EventBatch, RawBatch
+
+B = TypeVar("B", RawBatch, EventBatch)
+
+
+def observed(step: str, stage: Callable[[B], EventBatch]) -> Callable[[B], EventBatch]:
+    """Wrap a stage so that its events in/out, rejects and filters are counted."""
+    events_in = EVENTS_IN.labels(step)
+    events_out = EVENTS_OUT.labels(step)
+
+    def run(batch: B) -> EventBatch:
+        if isinstance(batch, RawBatch):
+            count_in, rejected_before, filtered_before = len(batch.records), 0, 0
+        else:
+            count_in = len(batch.events)
+            rejected_before = len(batch.rejected)
+            filtered_before = sum(batch.filtered.values())
+        out = stage(batch)
+        events_in.inc(count_in)
+        events_out.inc(len(out.events))
+        for rejected in out.rejected[rejected_before:]:
+            for code in {reason.code for reason in rejected.reasons}:
+                REJECTED.labels(rejected.stage, code).inc()
+        if sum(out.filtered.values()) != filtered_before:
+            # Filter counts accumulate on the batch; only this stage adds to them.
+            for reason, count in out.filtered.items():
+                FILTERED.labels(reason).inc(count)
+        return out
+
+    return run
+
+
+class Accountant:
+    """The last stateless step: adds a finished batch to the run's totals."""
+
+    def __init__(self, totals: RunTotals, on_batch: Callable[[EventBatch], None] | None = None):
+        self.totals = totals
+        self.on_batch = on_batch
+
+    def __call__(self, batch: EventBatch) -> EventBatch:
+        totals = self.totals
+        with totals._lock:
+            totals.events_in += batch.events_in
+            totals.accepted += len(batch.events)
+            totals.rejected_events += len(batch.rejected)
+            for rejected in batch.rejected:
+                for code in {reason.code for reason in rejected.reasons}:
+                    totals.rejected[code] += 1
+            totals.filtered.update(batch.filtered)
+        if self.on_batch is not None:
+            self.on_batch(batch)
+        return batch

@@ -1,0 +1,166 @@
+"""The main dataflow: raw records in; events, archive and dead letters out.
+
+    input ─ validate ─ bot_filter ─ enrich ─ anonymize ─ account ─┬─ events ─ ClickHouse
+                                                                  ├─ events ─ archive
+                                                                  └─ rejects ─ dead letters
+
+(each output goes through a batching step first)
+
+Every box is an operator from `operators/`; this module only wires them.
+Sessions and heatmap grids attach to the anonymized stream (`anonymized` in
+`PipelineStreams`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import bytewax.operators as op
+from bytewax.dataflow import Dataflow, Stream
+from bytewax.inputs import Source
+from bytewax.outputs import Sink
+
+from flows.batcher import Clock, batch_rows, system_clock
+from flows.observe import Accountant, observed
+from flows.sessions import SessionsSpec, attach_sessions
+from flows.stages import Stages
+from insightlite.metrics import RunTotals
+from operators.batching import Chunk, Span
+from operators.columns import events_table
+from operators.dead_letter import dead_letter_records
+from operators.model import STAGE_VALIDATE, EventBatch, RawBatch
+
+OutputItem = tuple[str, Chunk]
+
+
+@dataclass
+class FlowOutputs:
+    """Where the flow writes; any of them may be None to leave it out."""
+
+    clickhouse: Sink[OutputItem] | None
+    archive: Sink[OutputItem] | None
+    dead_letter: Sink[OutputItem] | None
+    sessions: Sink[OutputItem] | None = None
+    heatmaps: Sink[OutputItem] | None = None
+    # A single writer (the embedded engine) gathers all sources into one
+    # batch; several writers batch per source partition, where the rows are.
+    clickhouse_single_writer: bool = True
+
+
+@dataclass
+class BatchLimits:
+    clickhouse_rows: int = 10_000
+    archive_rows: int = 100_000
+    dead_letter_rows: int = 10_000
+    max_wait: timedelta = timedelta(seconds=2)
+
+
+@dataclass
+class PipelineStreams:
+    anonymized: Stream[EventBatch]
+
+
+def _source_key(chunk: Chunk) -> str:
+    return chunk.spans[0].source
+
+
+def _single_key(chunk: Chunk) -> str:
+    return "all"
+
+
+def _span(batch: EventBatch) -> tuple[Span, ...]:
+    return (Span(batch.source, batch.first_offset, batch.last_offset),)
+
+
+def build_flow(
+    flow_id: str,
+    source: Source[RawBatch],
+    stages: Stages,
+    outputs: FlowOutputs,
+    *,
+    limits: BatchLimits | None = None,
+    totals: RunTotals | None = None,
+    on_batch: Callable[[EventBatch], None] | None = None,
+    clock: Clock = system_clock,
+    redistribute: bool = False,
+    sessions: SessionsSpec | None = None,
+) -> tuple[Dataflow, PipelineStreams]:
+    limits = limits or BatchLimits()
+    totals = totals if totals is not None else RunTotals()
+    flow = Dataflow(flow_id)
+    raw: Stream[RawBatch] = op.input("input", flow, source)
+    if redistribute:
+        # A file or generator source is one partition: spread its batches
+        # over every worker so that the stateless stages run in parallel.
+        raw = op.redistribute("spread", raw)
+    batches = op.map(STAGE_VALIDATE, raw, observed(STAGE_VALIDATE, stages.validate))
+    for name, stage in stages.later:
+        batches = op.map(name, batches, observed(name, stage))
+    anonymized = op.map("account", batches, Accountant(totals, on_batch))
+
+    def events_chunk(batch: EventBatch) -> Chunk | None:
+        if not batch.events:
+            return None
+        return Chunk(_span(batch), events_table(batch.events))
+
+    def dead_letter_chunk(batch: EventBatch) -> Chunk | None:
+        if not batch.rejected:
+            return None
+        failed_at = int(clock().timestamp() * 1000)
+        return Chunk(_span(batch), dead_letter_records(batch.rejected, batch.source, failed_at))
+
+    if sessions is not None:
+        streams = attach_sessions(anonymized, sessions, clock, totals)
+        tables = op.map(
+            "events_table",
+            streams.events,
+            lambda chunk: Chunk(chunk.spans, events_table(chunk.rows)),
+        )
+        ch_key = _single_key if outputs.clickhouse_single_writer else _source_key
+        for name, stream, sink in (
+            ("clickhouse_sessions", streams.sessions, outputs.sessions),
+            ("clickhouse_heatmaps", streams.heatmaps, outputs.heatmaps),
+        ):
+            if sink is not None:
+                batched = batch_rows(
+                    f"batch_{name}", stream, ch_key, limits.clickhouse_rows, limits.max_wait, clock
+                )
+                op.output(name, batched, sink)
+    else:
+        tables = op.filter_map("events_table", anonymized, events_chunk)
+    if outputs.clickhouse is not None or outputs.archive is not None:
+        if outputs.clickhouse is not None:
+            ch = batch_rows(
+                "batch_clickhouse",
+                tables,
+                _single_key if outputs.clickhouse_single_writer else _source_key,
+                limits.clickhouse_rows,
+                limits.max_wait,
+                clock,
+            )
+            op.output("clickhouse", ch, outputs.clickhouse)
+        if outputs.archive is not None:
+            # Keyed by source partition so each file covers one offset range.
+            arch = batch_rows(
+                "batch_archive",
+                tables,
+                _source_key,
+                limits.archive_rows,
+                limits.max_wait,
+                clock,
+            )
+            op.output("archive", arch, outputs.archive)
+    if outputs.dead_letter is not None:
+        rejects = op.filter_map("dead_letters", anonymized, dead_letter_chunk)
+        dl = batch_rows(
+            "batch_dead_letter",
+            rejects,
+            _source_key,
+            limits.dead_letter_rows,
+            limits.max_wait,
+            clock,
+        )
+        op.output("dead_letter", dl, outputs.dead_letter)
+    return flow, PipelineStreams(anonymized=anonymized)

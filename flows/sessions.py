@@ -1,0 +1,215 @@
+"""The Bytewax side of sessions and heatmaps: sharding, the keyed steps, outputs.
+
+anonymized batch ─ shard (by session id, one item per shard per batch)
+    ─ sessions (keyed by shard: dedup, sessions, heat counts)
+        ├─ deduplicated events ─► events outputs
+        ├─ session rows ─► sessions table
+        └─ heat counts ─ split by site ─ heatmap_windows (keyed by site) ─► heatmap table
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import bytewax.operators as op
+import orjson
+import xxhash
+from bytewax.dataflow import Stream
+from bytewax.operators import StatefulBatchLogic
+
+from flows.batcher import Clock
+from insightlite.metrics import RunTotals
+from operators.batching import Chunk, Span
+from operators.columns import HEATMAP_SCHEMA, SESSIONS_SCHEMA, rows_table
+from operators.heatmap import GridConfig, HeatCounts, HeatmapWindows, WindowState, heatmap_rows
+from operators.model import Event, EventBatch
+from operators.sessionize import SessionConfig, SessionShard, ShardOutput, ShardState
+
+KIND_EVENTS = "events"
+KIND_SESSIONS = "sessions"
+KIND_HEAT = "heat"
+ShardItem = tuple[Span, list[Event]]
+ShardResult = tuple[str, Span, object]
+
+
+@dataclass(frozen=True)
+class SessionsSpec:
+    sessions: SessionConfig
+    grid: GridConfig
+    shards: int = 16
+    keep_snapshots: bool = False  # only a run with recovery needs the state snapshots
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shards <= 4096:
+            raise ValueError("session_shards must be between 1 and 4096")
+
+
+def shard_of(session_id: str, shards: int) -> int:
+    # xxhash, not hash(): every worker process must agree on the shard.
+    return xxhash.xxh32_intdigest(session_id) % shards
+
+
+def split_by_shard(batch: EventBatch, shards: int) -> list[tuple[str, ShardItem]]:
+    groups: dict[int, list[Event]] = {}
+    for event in batch.events:
+        groups.setdefault(shard_of(event["session_id"], shards), []).append(event)
+    return [
+        (
+            f"s{shard:03d}",
+            (Span(f"{batch.source}.s{shard:03d}", batch.first_offset, batch.last_offset), events),
+        )
+        for shard, events in sorted(groups.items())
+    ]
+
+
+class _ShardLogic(StatefulBatchLogic[ShardItem, ShardResult, bytes | None]):
+    def __init__(self, spec: SessionsSpec, clock: Clock, state: ShardState | None) -> None:
+        self.shard = SessionShard(spec.sessions, spec.grid, state)
+        self.spec = spec
+        self.clock = clock
+        self.live_every = timedelta(milliseconds=spec.sessions.live_update_ms)
+        self.next_live: datetime | None = None
+        self.span: Span | None = None
+
+    def _results(self, out: ShardOutput, span: Span | None) -> list[ShardResult]:
+        span = span or self.span or Span("shard", 0, 0)
+        results: list[ShardResult] = []
+        if out.events:
+            results.append((KIND_EVENTS, span, out.events))
+        if out.session_rows:
+            results.append((KIND_SESSIONS, span, out.session_rows))
+        if out.heat:
+            results.append((KIND_HEAT, span, out.heat))
+        if out.duplicates:
+            results.append(("duplicates", span, out.duplicates))
+        return results
+
+    def on_batch(self, values: list[ShardItem]) -> tuple[Iterable[ShardResult], bool]:
+        results: list[ShardResult] = []
+        for span, events in values:
+            self.span = span
+            results += self._results(self.shard.process(events), span)
+        if self.next_live is None:
+            self.next_live = self.clock() + self.live_every
+        return results, StatefulBatchLogic.RETAIN
+
+    def on_notify(self) -> tuple[Iterable[ShardResult], bool]:
+        self.next_live = None
+        return self._results(self.shard.live_rows(), None), StatefulBatchLogic.RETAIN
+
+    def on_eof(self) -> tuple[Iterable[ShardResult], bool]:
+        self.next_live = None
+        return self._results(self.shard.flush(), None), StatefulBatchLogic.RETAIN
+
+    def notify_at(self) -> datetime | None:
+        return self.next_live if self.shard.open_sessions else None
+
+    def snapshot(self) -> bytes | None:
+        # Pickled at once, so later changes cannot leak into the snapshot.
+        return pickle.dumps(self.shard.state) if self.spec.keep_snapshots else None
+
+
+class _WindowLogic(StatefulBatchLogic[HeatCounts, HeatCounts, bytes | None]):
+    def __init__(self, spec: SessionsSpec, state: WindowState | None) -> None:
+        self.windows = HeatmapWindows(spec.grid, state)
+        self.spec = spec
+
+    def on_batch(self, values: list[HeatCounts]) -> tuple[Iterable[HeatCounts], bool]:
+        closed: HeatCounts = Counter()
+        for counts in values:
+            closed.update(self.windows.add(counts))
+        return ([closed] if closed else []), StatefulBatchLogic.RETAIN
+
+    def on_eof(self) -> tuple[Iterable[HeatCounts], bool]:
+        closed = self.windows.flush()
+        return ([closed] if closed else []), StatefulBatchLogic.RETAIN
+
+    def snapshot(self) -> bytes | None:
+        return pickle.dumps(self.windows.state) if self.spec.keep_snapshots else None
+
+
+def content_span(kind: str, content: object) -> Span:
+    """A span naming output by what it holds: its insert deduplication token
+    repeats only when exactly the same rows are written again."""
+    digest = xxhash.xxh64_hexdigest(orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS))
+    return Span(f"{kind}-{digest}", 0, 0)
+
+
+def _load(resume: bytes | None) -> object | None:
+    return pickle.loads(resume) if resume else None
+
+
+def split_heat_by_site(counts: HeatCounts) -> list[tuple[str, HeatCounts]]:
+    by_site: dict[str, HeatCounts] = {}
+    for key, count in counts.items():
+        by_site.setdefault(key[0], Counter())[key] += count
+    return list(by_site.items())
+
+
+@dataclass
+class SessionStreams:
+    events: Stream[Chunk]
+    sessions: Stream[Chunk]
+    heatmaps: Stream[Chunk]
+
+
+def attach_sessions(
+    anonymized: Stream[EventBatch], spec: SessionsSpec, clock: Clock, totals: RunTotals
+) -> SessionStreams:
+    shards = op.flat_map("shard", anonymized, lambda batch: split_by_shard(batch, spec.shards))
+
+    def build_shard(resume: bytes | None) -> _ShardLogic:
+        state = _load(resume)
+        return _ShardLogic(spec, clock, state if isinstance(state, ShardState) else None)
+
+    results = op.key_rm("unshard", op.stateful_batch("sessions", shards, build_shard))
+
+    def count_duplicates(result: ShardResult) -> bool:
+        kind, _span, payload = result
+        if kind == "duplicates" and isinstance(payload, int):
+            with totals._lock:
+                totals.duplicates += payload
+            return False
+        return True
+
+    results = op.filter("count_duplicates", results, count_duplicates)
+
+    def as_events(result: ShardResult) -> Chunk | None:
+        kind, span, payload = result
+        return Chunk((span,), payload) if kind == KIND_EVENTS else None
+
+    def as_sessions(result: ShardResult) -> Chunk | None:
+        kind, _span, payload = result
+        if kind != KIND_SESSIONS or not isinstance(payload, list):
+            return None
+        return Chunk((content_span("sessions", payload),), rows_table(payload, SESSIONS_SCHEMA))
+
+    def as_heat(result: ShardResult) -> list[tuple[str, HeatCounts]]:
+        kind, _span, payload = result
+        return split_heat_by_site(payload) if kind == KIND_HEAT else []  # type: ignore[arg-type]
+
+    events = op.filter_map("deduplicated_events", results, as_events)
+    sessions = op.filter_map("session_rows", results, as_sessions)
+    heat = op.flat_map("heat_by_site", results, as_heat)
+
+    def build_windows(resume: bytes | None) -> _WindowLogic:
+        state = _load(resume)
+        return _WindowLogic(spec, state if isinstance(state, WindowState) else None)
+
+    closed = op.key_rm("unkey_windows", op.stateful_batch("heatmap_windows", heat, build_windows))
+
+    def heat_rows(counts: HeatCounts) -> Chunk | None:
+        rows = heatmap_rows(counts, clock())
+        if not rows:
+            return None
+        # Named after the window counts themselves (window starts included):
+        # equal only for a true retry of the same insert.
+        span = content_span("heatmap", sorted(counts.items()))
+        return Chunk((span,), rows_table(rows, HEATMAP_SCHEMA))
+
+    heatmaps = op.filter_map("heatmap_rows", closed, heat_rows)
+    return SessionStreams(events=events, sessions=sessions, heatmaps=heatmaps)

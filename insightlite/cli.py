@@ -1,0 +1,187 @@
+"""The `insightlite` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from insightlite.heatmap_cli import add_heatmap_parser, cmd_heatmap
+from insightlite.logs import configure_logging
+from insightlite.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("insightlite")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="working directory (INSIGHTLITE_DATA_DIR)")
+    parser.add_argument(
+        "--clickhouse", help="chdb:PATH or clickhouse://... (INSIGHTLITE_CLICKHOUSE_URL)"
+    )
+    parser.add_argument("--database", help="ClickHouse database (INSIGHTLITE_CLICKHOUSE_DATABASE)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (INSIGHTLITE_LOG_LEVEL)")
+    parser.add_argument("--log-format", help="console or json (INSIGHTLITE_LOG_FORMAT)")
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    return load_settings(
+        data_dir=getattr(args, "data_dir", None),
+        clickhouse_url=getattr(args, "clickhouse", None),
+        clickhouse_database=getattr(args, "database", None),
+        log_level=getattr(args, "log_level", None),
+        log_format=getattr(args, "log_format", None),
+        **extra,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="insightlite",
+        description="Privacy-first web analytics pipeline. Settings come from INSIGHTLITE_* "
+        "environment variables; flags override them.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write synthetic raw records as JSON lines")
+    gen.add_argument("--events", type=int, required=True)
+    gen.add_argument("--out", required=True, help="output file ('-' for standard output)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--now", help="ISO time the traffic ends at (default: now, UTC)")
+
+    run = sub.add_parser("run", help="run the pipeline until the input ends")
+    run.add_argument("--input", required=True, help="generate:N or file:PATH")
+    run.add_argument("--seed", type=int, default=0, help="seed of generate:N")
+    run.add_argument("--archive", help="local path, file:// or s3:// (INSIGHTLITE_ARCHIVE_URL)")
+    run.add_argument("--geoip-db", help="MaxMind database path (INSIGHTLITE_GEOIP_DB)")
+    run.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    _common(run)
+
+    demo = sub.add_parser("demo", help="generate traffic and run it all embedded")
+    demo.add_argument("--events", type=int, default=200_000)
+    demo.add_argument("--seed", type=int, default=7)
+    _common(demo)
+
+    query = sub.add_parser("query", help="run a read-only SQL query and print a table")
+    query.add_argument("sql")
+    query.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _common(query)
+
+    schema = sub.add_parser("schema", help="database schema migrations")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    apply = schema_sub.add_parser("apply", help="apply pending migrations")
+    _common(apply)
+    status = schema_sub.add_parser("status", help="list applied and pending migrations")
+    _common(status)
+    add_heatmap_parser(sub)
+    return parser
+
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ConfigError("--now: give a time zone, e.g. 2026-11-25T12:00:00Z")
+    return parsed.astimezone(UTC)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from insightlite.generator import generate_records, write_jsonl
+
+    now_ms = int(_parse_now(args.now).timestamp() * 1000)
+    if args.events < 0:
+        raise ConfigError("--events must not be negative")
+    records = generate_records(args.events, seed=args.seed, now_ms=now_ms)
+    if args.out == "-":
+        out = sys.stdout.buffer
+        for record in records:
+            out.write(record + b"\n")
+        out.flush()
+        return 0
+    count = write_jsonl(Path(args.out), records)
+    print(f"wrote {count} raw records to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from insightlite.runner import parse_input, run_pipeline
+
+    settings = _settings(args, archive_url=args.archive, geoip_db=args.geoip_db)
+    configure_logging(settings.log_level, settings.log_format)
+    spec = parse_input(args.input, seed=args.seed)
+    summary = run_pipeline(settings, spec)
+    if args.json:
+        print(orjson.dumps(summary).decode())
+    else:
+        from insightlite.report import print_summary
+
+        print_summary(summary)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from insightlite.demo import run_demo
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    return run_demo(settings, events=args.events, seed=args.seed)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from connectors.clickhouse import QueryError, connect, readonly_query
+    from insightlite.report import print_result
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
+    try:
+        result = readonly_query(client, args.sql)
+    except QueryError as exc:
+        print(f"query failed: {exc}", file=sys.stderr)
+        return 1
+    print_result(result, args.format)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from connectors.clickhouse import apply_migrations, connect, pending_migrations
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
+    if args.schema_command == "apply":
+        applied = apply_migrations(client)
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    else:
+        pending = pending_migrations(client)
+        print("pending: " + (", ".join(pending) if pending else "none"))
+    return 0
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "run": cmd_run,
+    "demo": cmd_demo,
+    "query": cmd_query,
+    "schema": cmd_schema,
+    "heatmap": cmd_heatmap,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"insightlite: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

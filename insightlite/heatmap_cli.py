@@ -1,0 +1,167 @@
+"""The `insightlite heatmap` command: one page's heatmap (or scroll depth) as a PNG.
+
+    insightlite heatmap --site S --path P [--type click] [--device desktop]
+                        [--from YYYY-MM-DD] [--to YYYY-MM-DD] --out FILE.png
+
+Exit codes: 0 written, 1 no data for the filter or a query/write failure (no file is
+written), 2 bad arguments or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from insightlite.heatmaps import (
+    DEVICE_TYPES,
+    INTERACTION_TYPES,
+    HeatmapFilter,
+    fetch_cells,
+    fetch_scroll_depth,
+)
+from insightlite.logs import configure_logging
+from insightlite.settings import ConfigError
+
+if TYPE_CHECKING:
+    from connectors.clickhouse import ClickHouseClient
+
+# ClickHouse's UNKNOWN_TABLE and UNKNOWN_DATABASE: nothing has been written here yet.
+_MISSING_SCHEMA_CODES = frozenset({60, 81})
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_heatmap_parser(subparsers: Any) -> None:
+    """Add the ``heatmap`` subcommand to ``subparsers`` (from ``add_subparsers``)."""
+    # insightlite.cli imports this module to build its parser; importing it back here,
+    # once it is loaded, avoids an import cycle.
+    from insightlite.cli import _common
+
+    heatmap = subparsers.add_parser(
+        "heatmap",
+        help="render one page's click, move or scroll heatmap as a PNG",
+        description="Render the heatmap of one page (or, with --type scroll, how far its "
+        "views scrolled) from heatmap_aggregates as a PNG image.",
+    )
+    heatmap.add_argument("--site", required=True, help="site id")
+    heatmap.add_argument("--path", required=True, help="page path, e.g. /pricing")
+    heatmap.add_argument(
+        "--type",
+        dest="interaction_type",
+        default="click",
+        choices=INTERACTION_TYPES,
+        help="interaction type (default: click); scroll draws the scroll-depth curve",
+    )
+    heatmap.add_argument("--device", choices=DEVICE_TYPES, help="one device class (default: all)")
+    heatmap.add_argument(
+        "--from",
+        dest="date_from",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="first UTC day, inclusive",
+    )
+    heatmap.add_argument(
+        "--to", dest="date_to", type=_iso_date, metavar="YYYY-MM-DD", help="last UTC day, inclusive"
+    )
+    heatmap.add_argument(
+        "--cell-height",
+        type=_positive_int,
+        default=None,
+        metavar="PX",
+        help="page pixels per grid row the pipeline used, for the y-axis labels "
+        "(default: INSIGHTLITE_HEATMAP_CELL_HEIGHT_PX)",
+    )
+    heatmap.add_argument("--out", required=True, help="PNG file to write")
+    _common(heatmap)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"insightlite heatmap: {message}", file=sys.stderr)
+    return code
+
+
+def _total_and_png(
+    client: ClickHouseClient, flt: HeatmapFilter, title: str, cell_height_px: int
+) -> tuple[int, bytes | None]:
+    """The filter's total count (page views for scroll) and its PNG, None without data."""
+    from insightlite.heatmap_image import render_heatmap_png, render_scroll_depth_png
+
+    if flt.interaction_type == "scroll":
+        points = fetch_scroll_depth(client, flt)
+        if not points:
+            return 0, None
+        png = render_scroll_depth_png(points, title=title, cell_height_px=cell_height_px)
+        return points[0].views_reaching, png
+    cells = fetch_cells(client, flt)
+    total = sum(cell.count for cell in cells)
+    if total == 0:
+        return 0, None
+    return total, render_heatmap_png(cells, title=title, cell_height_px=cell_height_px)
+
+
+def cmd_heatmap(args: argparse.Namespace) -> int:
+    """Fetch the filter's cells (or scroll curve), write the PNG, print where and the total."""
+    from connectors.clickhouse import ClickHouseError, connect
+    from insightlite.cli import _settings
+    from insightlite.heatmap_image import describe_filter
+
+    try:
+        flt = HeatmapFilter(
+            site_id=args.site,
+            url_path=args.path,
+            interaction_type=args.interaction_type,
+            device_type=args.device,
+            date_from=args.date_from,
+            date_to=args.date_to,
+        )
+        settings = _settings(args)
+    except ValueError as exc:  # ConfigError is a ValueError too
+        prefix = "" if isinstance(exc, ConfigError) else "bad arguments: "
+        return _fail(f"{prefix}{exc}", 2)
+    configure_logging(settings.log_level, settings.log_format)
+
+    title = describe_filter(flt)
+    try:
+        client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+    try:
+        cell_height = args.cell_height or settings.heatmap_cell_height_px
+        total, png = _total_and_png(client, flt, title, cell_height)
+    except ClickHouseError as exc:
+        hint = ""
+        if getattr(exc, "code", None) in _MISSING_SCHEMA_CODES:
+            hint = " (no heatmap table yet: run the pipeline or `insightlite schema apply`)"
+        return _fail(f"query failed: {exc}{hint}", 1)
+    finally:
+        client.close()
+    if png is None:
+        return _fail(f"no {flt.interaction_type} data for {title}; nothing written", 1)
+
+    out = Path(args.out)
+    try:
+        out.write_bytes(png)
+    except OSError as exc:
+        return _fail(f"cannot write {out}: {exc.strerror or exc}", 1)
+    unit = "page views" if flt.interaction_type == "scroll" else "interactions"
+    print(f"wrote {out}")
+    print(f"total: {total:,} {unit} ({title})")
+    return 0

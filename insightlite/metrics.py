@@ -1,0 +1,76 @@
+"""Prometheus metrics labelled by step and reason, and the run's own totals.
+
+The Prometheus counters serve /metrics on a long-running worker; `RunTotals`
+keeps the same numbers as plain data for the summary a run prints at the end.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import Counter as PromCounter
+from prometheus_client import Histogram
+
+EVENTS_IN = PromCounter("insightlite_step_events_in", "Events entering a step", ["step"])
+EVENTS_OUT = PromCounter("insightlite_step_events_out", "Events leaving a step", ["step"])
+REJECTED = PromCounter(
+    "insightlite_rejected_events", "Events rejected, by stage and reason", ["stage", "reason"]
+)
+FILTERED = PromCounter(
+    "insightlite_filtered_events", "Events filtered (bots), by reason", ["reason"]
+)
+SINK_ROWS = PromCounter("insightlite_sink_rows", "Rows written by a sink", ["sink"])
+SINK_BATCH_ROWS = Histogram(
+    "insightlite_sink_batch_rows",
+    "Rows per sink write",
+    ["sink"],
+    buckets=(10, 100, 1_000, 5_000, 10_000, 50_000, 100_000, 500_000),
+)
+SINK_SECONDS = Histogram(
+    "insightlite_sink_write_seconds",
+    "Seconds per sink write",
+    ["sink"],
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+)
+SINK_RETRIES = PromCounter("insightlite_sink_retries", "Sink writes retried", ["sink"])
+
+
+@dataclass
+class RunTotals:
+    """What one run did, for its summary. Thread-safe for a progress display."""
+
+    events_in: int = 0
+    accepted: int = 0
+    rejected_events: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    filtered: Counter[str] = field(default_factory=Counter)
+    rows_written: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "events_in": self.events_in,
+                "accepted": self.accepted,
+                "rejected_total": self.rejected_events,
+                "rejected": dict(sorted(self.rejected.items())),
+                "duplicates": self.duplicates,
+                "filtered_total": sum(self.filtered.values()),
+                "filtered": dict(sorted(self.filtered.items())),
+                "rows_written": dict(sorted(self.rows_written.items())),
+            }
+
+    def merge(self, other: dict[str, Any]) -> None:
+        """Add another process's summary (as_dict form) to this one."""
+        with self._lock:
+            self.events_in += other["events_in"]
+            self.accepted += other["accepted"]
+            self.rejected_events += other["rejected_total"]
+            self.duplicates += other.get("duplicates", 0)
+            self.rejected.update(other["rejected"])
+            self.filtered.update(other["filtered"])
+            self.rows_written.update(other["rows_written"])

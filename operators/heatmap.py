@@ -1,0 +1,157 @@
+"""Heatmap grids: cells of points, and tumbling event-time windows of counts.
+
+Grid: `grid_x = min(99, floor(100 * x / vw))` (percent of the viewport width)
+and `grid_y = floor(y / cell_height)` (16 px rows by default). Points on fixed
+or sticky elements are in viewport coordinates and get their own interaction
+types (`click_fixed`, `move_fixed`, `rage_click_fixed`), never mixed with
+document points.
+
+Counts are pre-aggregated per batch (`HeatCounts`), so what crosses between
+workers is one small dict per batch, never one item per event. The window
+step sums them over tumbling event-time windows (60 s by default) so that the
+SummingMergeTree table gets few rows; a late increment for a window already
+written just becomes one more partial row, which the table sums.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+DAY_MS = 86_400_000
+GRID_COLUMNS = 100
+MAX_GRID_Y = 65_535
+
+CLICK = "click"
+MOVE = "move"
+RAGE_CLICK = "rage_click"
+SCROLL = "scroll"
+FIXED_SUFFIX = "_fixed"
+INTERACTION_TYPES = (
+    CLICK,
+    MOVE,
+    RAGE_CLICK,
+    SCROLL,
+    *(kind + FIXED_SUFFIX for kind in (CLICK, MOVE, RAGE_CLICK)),
+)
+
+# (site_id, url_path, device_type, day (days since epoch), interaction_type,
+#  grid_x, grid_y, window_start_ms)
+CellKey = tuple[str, str, str, int, str, int, int, int]
+HeatCounts = Counter[CellKey]
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    cell_height_px: int = 16
+    window_ms: int = 60_000
+    allowed_lateness_ms: int = 60_000
+
+    def __post_init__(self) -> None:
+        if self.cell_height_px < 1:
+            raise ValueError("heatmap_cell_height_px must be at least 1")
+        if self.window_ms < 1000:
+            raise ValueError("heatmap_window_seconds must be at least 1")
+        if self.allowed_lateness_ms < 0:
+            raise ValueError("allowed lateness must not be negative")
+
+
+def grid_x(x: float, vw: int) -> int:
+    return min(GRID_COLUMNS - 1, int(GRID_COLUMNS * x // vw)) if vw > 0 else 0
+
+
+def grid_y(y: float, cell_height_px: int) -> int:
+    return min(MAX_GRID_Y, int(y // cell_height_px))
+
+
+def cell_key(
+    site: str,
+    path: str,
+    device: str,
+    ts: int,
+    interaction: str,
+    gx: int,
+    gy: int,
+    window_ms: int,
+) -> CellKey:
+    return (site, path, device, ts // DAY_MS, interaction, gx, gy, ts - ts % window_ms)
+
+
+def heatmap_rows(counts: HeatCounts, now: datetime) -> list[dict[str, Any]]:
+    """Rows of `heatmap_aggregates`, summed over windows (the window is not a column)."""
+    summed: Counter[tuple[str, str, str, int, str, int, int]] = Counter()
+    for key, count in counts.items():
+        summed[key[:7]] += count
+    updated = now.replace(microsecond=0)
+    rows = []
+    for (site, path, device, day, interaction, gx, gy), count in sorted(summed.items()):
+        rows.append(
+            {
+                "site_id": site,
+                "url_path": path,
+                "device_type": device,
+                "date_bucket": date.fromordinal(_EPOCH_ORDINAL + day),
+                "interaction_type": interaction,
+                "grid_x": gx,
+                "grid_y": gy,
+                "interaction_count": count,
+                "last_updated": updated,
+            }
+        )
+    return rows
+
+
+_EPOCH_ORDINAL = datetime(1970, 1, 1, tzinfo=UTC).date().toordinal()
+
+
+@dataclass
+class WindowState:
+    open: dict[int, HeatCounts] = field(default_factory=dict)
+    max_ts: int = -1
+
+
+class HeatmapWindows:
+    """Sums increments per tumbling event-time window; a window is written once
+    the largest event time seen passes its end plus the allowed lateness."""
+
+    def __init__(self, config: GridConfig, state: WindowState | None = None) -> None:
+        self.config = config
+        self.state = state or WindowState()
+
+    def add(self, counts: HeatCounts) -> HeatCounts:
+        """Add increments; return the counts of the windows that closed."""
+        window_ms = self.config.window_ms
+        open_windows = self.state.open
+        max_ts = self.state.max_ts
+        for key, count in counts.items():
+            start = key[7]
+            window = open_windows.get(start)
+            if window is None:
+                window = open_windows[start] = Counter()
+            window[key] += count
+            if start + window_ms - 1 > max_ts:
+                max_ts = start + window_ms - 1
+        self.state.max_ts = max_ts
+        return self._close(max_ts - self.config.allowed_lateness_ms)
+
+    def _close(self, watermark: int) -> HeatCounts:
+        closed: HeatCounts = Counter()
+        window_ms = self.config.window_ms
+        for start in sorted(self.state.open):
+            if start + window_ms > watermark:
+                break
+            closed.update(self.state.open.pop(start))
+        return closed
+
+    def flush(self) -> HeatCounts:
+        """Everything still open (end of input)."""
+        closed: HeatCounts = Counter()
+        for start in sorted(self.state.open):
+            closed.update(self.state.open.pop(start))
+        return closed
+
+    @property
+    def open_windows(self) -> int:
+        return len(self.state.open)

@@ -1,0 +1,84 @@
+"""Plain data that flows between the stages.
+
+Stages work on batches: a source hands over a `RawBatch` of raw records (the
+JSON bytes the collector wrote), and every stage maps an `EventBatch` to an
+`EventBatch`. Rejected events are values (`Rejected`), never exceptions; a
+batch carries them along to the dead-letter output, and carries the counts of
+events filtered on purpose (bots) for the metrics.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+PROCESSOR = "insightlite/0.1.0"
+
+# The stages, in their fixed order. Each rejects with its own name as `stage`.
+STAGE_VALIDATE = "validate"
+STAGE_BOT_FILTER = "bot_filter"
+STAGE_ENRICH = "enrich"
+STAGE_ANONYMIZE = "anonymize"
+STAGES: tuple[str, ...] = (STAGE_VALIDATE, STAGE_BOT_FILTER, STAGE_ENRICH, STAGE_ANONYMIZE)
+
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One failure of an event: a stable code to count by and a human detail."""
+
+    code: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Rejected:
+    """An event a stage refused, with every reason it found.
+
+    `payload` is the raw record as it arrived (bytes or the decoded object);
+    it is masked before it leaves the pipeline (see operators.dead_letter).
+    """
+
+    stage: str
+    reasons: list[Reason]
+    payload: bytes | dict[str, Any] | Any
+    offset: int
+    received_at: int | None = None
+    site_id: str | None = None
+
+
+@dataclass(slots=True)
+class RawBatch:
+    """A run of raw records read from one source partition.
+
+    `first_offset` is the position of records[0] in that partition, so record i
+    sits at first_offset + i. Offsets make output names deterministic.
+    """
+
+    source: str
+    first_offset: int
+    records: list[bytes]
+
+    @property
+    def last_offset(self) -> int:
+        return self.first_offset + len(self.records) - 1
+
+
+@dataclass(slots=True)
+class EventBatch:
+    """The accepted events of a raw batch so far, and what was set aside."""
+
+    source: str
+    first_offset: int
+    last_offset: int
+    events_in: int
+    events: list[Event]
+    rejected: list[Rejected] = field(default_factory=list)
+    filtered: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def name(self) -> str:
+        """A deterministic name for what this batch covers, used for output files."""
+        return f"{self.source}-{self.first_offset:012d}-{self.last_offset:012d}"
