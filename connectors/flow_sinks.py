@@ -75,12 +75,8 @@ class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
         self._client.close()
 
 
-class ClickHouseSink(FixedPartitionedSink[Chunk, None]):
-    """Inserts Arrow chunks into a ClickHouse table.
-
-    One partition: it lives on exactly one worker, which the embedded engine
-    requires (chdb locks its directory to one process).
-    """
+class _ClickHouseTarget:
+    """Where a ClickHouse sink writes; the URL is checked when the sink is built."""
 
     def __init__(
         self, url: str, database: str, table: str = "events", totals: RunTotals | None = None
@@ -91,11 +87,23 @@ class ClickHouseSink(FixedPartitionedSink[Chunk, None]):
         self.table = table
         self.totals = totals
 
+    def _partition(self) -> _ClickHousePartition:
+        return _ClickHousePartition(self.url, self.database, self.table, self.totals)
+
+
+class ClickHouseSink(_ClickHouseTarget, FixedPartitionedSink[Chunk, None]):
+    """Inserts Arrow chunks into a ClickHouse table.
+
+    One partition: it lives on exactly one worker, which the embedded engine
+    requires (chdb locks its directory to one process). Every table's sink
+    names its partition the same, so all of them land on the same worker.
+    """
+
     def list_parts(self) -> list[str]:
         return ["clickhouse"]
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _ClickHousePartition:
-        return _ClickHousePartition(self.url, self.database, self.table, self.totals)
+        return self._partition()
 
 
 class _ClickHouseServerPartition(StatelessSinkPartition[OutputItem]):
@@ -109,24 +117,13 @@ class _ClickHouseServerPartition(StatelessSinkPartition[OutputItem]):
         self._inner.close()
 
 
-class ClickHouseServerSink(DynamicSink[OutputItem]):
+class ClickHouseServerSink(_ClickHouseTarget, DynamicSink[OutputItem]):
     """Inserts Arrow chunks into a ClickHouse server from every worker at once."""
-
-    def __init__(
-        self, url: str, database: str, table: str = "events", totals: RunTotals | None = None
-    ):
-        connect(url, database=database)  # validates the URL now; connects lazily
-        self.url = url
-        self.database = database
-        self.table = table
-        self.totals = totals
 
     def build(
         self, step_id: str, worker_index: int, worker_count: int
     ) -> _ClickHouseServerPartition:
-        return _ClickHouseServerPartition(
-            _ClickHousePartition(self.url, self.database, self.table, self.totals)
-        )
+        return _ClickHouseServerPartition(self._partition())
 
 
 def is_embedded(url: str) -> bool:

@@ -24,15 +24,15 @@ from bytewax.operators import StatefulBatchLogic
 from flows.batcher import Clock
 from insightlite.metrics import RunTotals
 from operators.batching import Chunk, Span
-from operators.columns import HEATMAP_SCHEMA, SESSIONS_SCHEMA, rows_table
-from operators.heatmap import GridConfig, HeatCounts, HeatmapWindows, WindowState, heatmap_rows
-from operators.model import Event, EventBatch
+from operators.columns import SESSIONS_SCHEMA, rows_table
+from operators.heatmap import GridConfig, HeatCounts, HeatmapWindows, WindowState, heatmap_table
+from operators.model import AnonymizedEvent, EventBatch
 from operators.sessionize import SessionConfig, SessionShard, ShardOutput, ShardState
 
 KIND_EVENTS = "events"
 KIND_SESSIONS = "sessions"
 KIND_HEAT = "heat"
-ShardItem = tuple[Span, list[Event]]
+ShardItem = tuple[Span, list[AnonymizedEvent]]
 ShardResult = tuple[str, Span, object]
 
 
@@ -54,9 +54,9 @@ def shard_of(session_id: str, shards: int) -> int:
 
 
 def split_by_shard(batch: EventBatch, shards: int) -> list[tuple[str, ShardItem]]:
-    groups: dict[int, list[Event]] = {}
+    groups: dict[int, list[AnonymizedEvent]] = {}
     for event in batch.events:
-        groups.setdefault(shard_of(event["session_id"], shards), []).append(event)
+        groups.setdefault(shard_of(event.session_id, shards), []).append(event)
     return [
         (
             f"s{shard:03d}",
@@ -203,13 +203,13 @@ def attach_sessions(
     closed = op.key_rm("unkey_windows", op.stateful_batch("heatmap_windows", heat, build_windows))
 
     def heat_rows(counts: HeatCounts) -> Chunk | None:
-        rows = heatmap_rows(counts, clock())
-        if not rows:
+        table = heatmap_table(counts, clock())
+        if table.num_rows == 0:
             return None
         # Named after the window counts themselves (window starts included):
         # equal only for a true retry of the same insert.
         span = content_span("heatmap", sorted(counts.items()))
-        return Chunk((span,), rows_table(rows, HEATMAP_SCHEMA))
+        return Chunk((span,), table)
 
     heatmaps = op.filter_map("heatmap_rows", closed, heat_rows)
     return SessionStreams(events=events, sessions=sessions, heatmaps=heatmaps)

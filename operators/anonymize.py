@@ -18,10 +18,11 @@ from typing import Any
 
 import orjson
 
-from operators.model import Event, EventBatch
+from operators.model import AnonymizedEvent, Event, EventBatch
 from operators.pii import mask_json_value, mask_referrer, mask_text, mask_url_path
 
 DAY_MS = 86_400_000
+IP_CACHE_SIZE = 200_000
 # Optional contract fields kept in `event_data` (as JSON) after masking.
 NUMERIC_DATA_FIELDS = ("x", "y", "scroll_y", "dh")
 
@@ -63,8 +64,9 @@ class Anonymizer:
 
     def __init__(self, secret: bytes) -> None:
         self.hasher = DailyKeyedHasher(secret)
+        self._ip_cache: dict[tuple[int, str, str], int] = {}
 
-    def anonymize(self, event: Event) -> Event:
+    def anonymize(self, event: Event) -> AnonymizedEvent:
         ts = event["ts"]
         site = event["site_id"]
         ip = event.get("ip")
@@ -88,31 +90,41 @@ class Anonymizer:
         if props is not None:
             data["props"] = mask_json_value(props)
         referrer = event.get("referrer")
-        return {
-            "event_id": event["event_id"],
-            "session_id": event["session_id"],
-            "site_id": site,
-            "timestamp": ts,
-            "event_type": event["type"],
-            "event_data": orjson.dumps(data).decode() if data else "{}",
-            "url_path": mask_url_path(event["url"]),
-            "referrer": mask_referrer(referrer) if referrer else "",
-            "device_type": event["device_type"],
-            "viewport_width": _int(event.get("vw")),
-            "viewport_height": _int(event.get("vh")),
-            "user_agent_hash": event["_ua"].ua_hash,
-            "ip_hash": self.hasher.hash(ip, site, ts) if type(ip) is str and ip else 0,
-            "country_code": event["country_code"],
-            "error_class": event["error_class"],
-            "received_at": event["received_at"],
-            # Typed copies for the stateful stages (sessions, heatmaps); not columns.
-            "x": event.get("x"),
-            "y": event.get("y"),
-            "scroll_y": event.get("scroll_y"),
-            "dh": event.get("dh"),
-            "fixed": event.get("fixed") is True,
-            "_offset": event.get("_offset", -1),
-        }
+        ua_hash = event["_ua"].ua_hash
+        return AnonymizedEvent(
+            event["event_id"],
+            event["session_id"],
+            site,
+            ts,
+            event["type"],
+            orjson.dumps(data).decode() if data else "{}",
+            mask_url_path(event["url"]),
+            mask_referrer(referrer) if referrer else "",
+            event["device_type"],
+            _int(event.get("vw")),
+            _int(event.get("vh")),
+            ua_hash,
+            self._ip_hash(ip, site, ts) if type(ip) is str and ip else 0,
+            event["country_code"],
+            event["error_class"],
+            event["received_at"],
+            event.get("x"),
+            event.get("y"),
+            event.get("scroll_y"),
+            event.get("fixed") is True,
+            event.get("_offset", -1),
+        )
+
+    def _ip_hash(self, ip: str, site: str, ts: int) -> int:
+        # Visitors send many events a day: one hash per (day, site, IP).
+        key = (ts // DAY_MS, site, ip)
+        cached = self._ip_cache.get(key)
+        if cached is None:
+            cached = self.hasher.hash(ip, site, ts)
+            if len(self._ip_cache) >= IP_CACHE_SIZE:
+                self._ip_cache.clear()
+            self._ip_cache[key] = cached
+        return cached
 
     def apply(self, batch: EventBatch) -> EventBatch:
         anonymize = self.anonymize

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import datetime
+
+import pyarrow as pa
+
+from operators.columns import HEATMAP_SCHEMA
 
 DAY_MS = 86_400_000
 GRID_COLUMNS = 100
@@ -79,31 +82,37 @@ def cell_key(
     return (site, path, device, ts // DAY_MS, interaction, gx, gy, ts - ts % window_ms)
 
 
-def heatmap_rows(counts: HeatCounts, now: datetime) -> list[dict[str, Any]]:
-    """Rows of `heatmap_aggregates`, summed over windows (the window is not a column)."""
-    summed: Counter[tuple[str, str, str, int, str, int, int]] = Counter()
+def heatmap_table(counts: HeatCounts, now: datetime) -> pa.Table:
+    """`heatmap_aggregates` rows, summed over windows (the window is not a column).
+
+    Built column by column: a page's mouse moves make close to one row per
+    event, so this runs almost as often as the events themselves.
+    """
+    summed: dict[tuple[str, str, str, int, str, int, int], int] = {}
     for key, count in counts.items():
-        summed[key[:7]] += count
-    updated = now.replace(microsecond=0)
-    rows = []
-    for (site, path, device, day, interaction, gx, gy), count in sorted(summed.items()):
-        rows.append(
-            {
-                "site_id": site,
-                "url_path": path,
-                "device_type": device,
-                "date_bucket": date.fromordinal(_EPOCH_ORDINAL + day),
-                "interaction_type": interaction,
-                "grid_x": gx,
-                "grid_y": gy,
-                "interaction_count": count,
-                "last_updated": updated,
-            }
-        )
-    return rows
-
-
-_EPOCH_ORDINAL = datetime(1970, 1, 1, tzinfo=UTC).date().toordinal()
+        cell = key[:7]
+        summed[cell] = summed.get(cell, 0) + count
+    cells = sorted(summed)
+    if not cells:
+        return HEATMAP_SCHEMA.empty_table()
+    sites, paths, devices, days, kinds, xs, ys = zip(*cells, strict=True)
+    columns = {
+        "site_id": pa.array(sites, pa.string()),
+        "url_path": pa.array(paths, pa.string()),
+        "device_type": pa.array(devices, pa.string()),
+        # date32 is days since the epoch: the key's day as it is.
+        "date_bucket": pa.array(days, pa.int32()).cast(pa.date32()),
+        "interaction_type": pa.array(kinds, pa.string()),
+        "grid_x": pa.array(xs, pa.uint16()),
+        "grid_y": pa.array(ys, pa.uint16()),
+        "interaction_count": pa.array([summed[cell] for cell in cells], pa.uint64()),
+        "last_updated": pa.array([int(now.timestamp())] * len(cells), pa.int64()).cast(
+            HEATMAP_SCHEMA.field("last_updated").type
+        ),
+    }
+    return pa.Table.from_arrays(
+        [columns[name] for name in HEATMAP_SCHEMA.names], schema=HEATMAP_SCHEMA
+    )
 
 
 @dataclass

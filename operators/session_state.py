@@ -98,16 +98,16 @@ class SessionState:
         self.ts.append(ts)
         self.order.append(id_hash)
         self.kinds.append(kind)
-        profile = (device, country)
         profiles = self.profiles
-        if not profiles or profiles[-1] != profile:
+        if profiles and profiles[-1][0] == device and profiles[-1][1] == country:
+            index = len(profiles) - 1
+        else:
+            profile = (device, country)
             if profile in profiles:
                 index = profiles.index(profile)
             else:
                 index = len(profiles)
                 profiles.append(profile)
-        else:
-            index = len(profiles) - 1
         self.profile_index.append(min(index, 255))
         self.details.append(detail)
         if self.seen is not None:

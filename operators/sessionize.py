@@ -33,6 +33,7 @@ import xxhash
 
 from operators.heatmap import (
     CLICK,
+    DAY_MS,
     FIXED_SUFFIX,
     MOVE,
     RAGE_CLICK,
@@ -43,7 +44,7 @@ from operators.heatmap import (
     grid_x,
     grid_y,
 )
-from operators.model import Event
+from operators.model import AnonymizedEvent
 from operators.session_state import (
     KIND_CLICK,
     KIND_CODES,
@@ -108,7 +109,7 @@ class ShardState:
 
 @dataclass
 class ShardOutput:
-    events: list[Event] = field(default_factory=list)
+    events: list[AnonymizedEvent] = field(default_factory=list)
     session_rows: list[dict[str, Any]] = field(default_factory=list)
     heat: HeatCounts = field(default_factory=Counter)
     duplicates: int = 0
@@ -131,7 +132,7 @@ class SessionShard:
 
     # --- input ---------------------------------------------------------------
 
-    def process(self, events: list[Event]) -> ShardOutput:
+    def process(self, events: list[AnonymizedEvent]) -> ShardOutput:
         out = ShardOutput()
         state = self.state
         open_sessions = state.open
@@ -139,50 +140,52 @@ class SessionShard:
         kept = out.events
         cell_h = self.grid.cell_height_px
         window_ms = self.grid.window_ms
+        gap = self.config.inactivity_gap_ms
         for event in events:
-            sid = event["session_id"]
-            key = id_hash(event["event_id"])
+            sid = event.session_id
+            key = id_hash(event.event_id)
             session = open_sessions.get(sid)
             if session is None:
                 tombstone = state.closed.get(sid)
                 if tombstone is not None and key in tombstone.ids:
                     out.duplicates += 1
                     continue
-                session = self._open(sid, event["site_id"], event["timestamp"])
+                session = self._open(sid, event.site_id, event.timestamp)
             elif session.has_seen(key):
                 out.duplicates += 1
                 continue
-            ts = event["timestamp"]
-            kind = KIND_CODES.get(event["event_type"], KIND_CUSTOM)
+            ts = event.timestamp
+            kind = KIND_CODES.get(event.event_type, KIND_CUSTOM)
             detail: PageView | Click | Scroll | None = None
             if kind in (KIND_CLICK, KIND_MOVE):
-                fixed = event["fixed"]
-                x, y = event["x"], event["y"]
-                gx, gy = grid_x(x, event["viewport_width"]), grid_y(y, cell_h)
+                fixed = event.fixed
+                x, y = event.x or 0, event.y or 0
+                gx, gy = grid_x(x, event.viewport_width), grid_y(y, cell_h)
                 interaction = CLICK if kind == KIND_CLICK else MOVE
                 if fixed:
                     interaction += FIXED_SUFFIX
-                heat[
-                    cell_key(
-                        session.site_id,
-                        event["url_path"],
-                        event["device_type"],
-                        ts,
-                        interaction,
-                        gx,
-                        gy,
-                        window_ms,
-                    )
-                ] += 1
+                # cell_key() inlined: this runs for most events.
+                cell = (
+                    session.site_id,
+                    event.url_path,
+                    event.device_type,
+                    ts // DAY_MS,
+                    interaction,
+                    gx,
+                    gy,
+                    ts - ts % window_ms,
+                )
+                heat[cell] = heat.get(cell, 0) + 1
                 if kind == KIND_CLICK:
-                    detail = Click(event["url_path"], x, y, gx, gy, fixed)
+                    detail = Click(event.url_path, x, y, gx, gy, fixed)
             elif kind == KIND_PAGEVIEW:
-                vh = event["viewport_height"]
-                detail = PageView(event["url_path"], int(vh) if vh else -1)
+                vh = event.viewport_height
+                detail = PageView(event.url_path, vh if vh else -1)
             elif kind == KIND_SCROLL:
-                detail = Scroll(int((event["scroll_y"] or 0) + event["viewport_height"]))
-            session.add(ts, key, kind, event["device_type"], event["country_code"], detail)
-            self._schedule(sid, session)
+                detail = Scroll(int((event.scroll_y or 0) + event.viewport_height))
+            session.add(ts, key, kind, event.device_type, event.country_code, detail)
+            if session.deadline_bucket != (session.max_ts + gap) // MINUTE_MS:
+                self._schedule(sid, session)
             if ts > state.max_ts:
                 state.max_ts = ts
             kept.append(event)

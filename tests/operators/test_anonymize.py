@@ -28,17 +28,17 @@ def test_output_has_no_raw_ip_or_ua_and_masks_strings() -> None:
         props={"Phone_Number": "415-555-0198", "plan": "pro", "nested": {"card": "4111"}},
     )
     out = Anonymizer(SECRET).anonymize(event)
-    assert "ip" not in out and "ua" not in out
-    assert out["url_path"] == "/users/<email>/orders/<num>"
-    assert "?" not in out["referrer"] and "jane.doe" not in out["referrer"]
-    data = orjson.loads(out["event_data"])
+    assert not {"ip", "ua", "url", "props"} & set(out._fields)
+    assert out.url_path == "/users/<email>/orders/<num>"
+    assert "?" not in out.referrer and "jane.doe" not in out.referrer
+    data = orjson.loads(out.event_data)
     assert data["props"]["Phone_Number"] == "<redacted>"
     assert data["props"]["nested"]["card"] == "<redacted>"
     assert data["props"]["plan"] == "pro"
     assert "jane.doe@example.com" not in data["target"]
     assert (data["x"], data["y"]) == (120, 640)
-    assert 0 < out["ip_hash"] < 2**64 and 0 < out["user_agent_hash"] < 2**64
-    text = orjson.dumps(out).decode()
+    assert 0 < out.ip_hash < 2**64 and 0 < out.user_agent_hash < 2**64
+    text = orjson.dumps(out._asdict()).decode()
     for secret in ("81.2.69.160", "jane.doe@example.com", "415-555-0198", "Mozilla"):
         assert secret not in text
 
@@ -59,10 +59,10 @@ def test_secret_must_be_long_enough() -> None:
 
 
 def test_missing_ip_hashes_to_zero() -> None:
-    assert Anonymizer(SECRET).anonymize(enriched(ip=None))["ip_hash"] == 0
+    assert Anonymizer(SECRET).anonymize(enriched(ip=None)).ip_hash == 0
 
 
 @given(st.from_regex(r"\A(?:[1-9]\d?|1\d\d|2[0-4]\d)(?:\.(?:\d|[1-9]\d|1\d\d|2[0-4]\d)){3}\Z"))
 def test_hash_never_contains_the_ip(ip: str) -> None:
     out = Anonymizer(SECRET).anonymize(enriched(ip=ip))
-    assert ip not in orjson.dumps(out).decode()
+    assert ip not in orjson.dumps(out._asdict()).decode()

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from operators.heatmap import GridConfig, HeatCounts
+from operators.model import AnonymizedEvent
 from operators.session_state import RageRule, derived_session_id
 from operators.sessionize import FINAL_VERSION, SessionConfig, SessionShard, ShardOutput
 
@@ -31,28 +32,35 @@ def pev(
     event_id: str | None = None,
     scroll_y: float | None = None,
     vh: int = 800,
-) -> dict[str, Any]:
+) -> AnonymizedEvent:
     """A processed (anonymized) event as the session stage receives it."""
-    return {
-        "event_id": event_id or str(uuid.uuid4()),
-        "session_id": sid,
-        "site_id": "shop.example.com",
-        "timestamp": ts,
-        "event_type": kind,
-        "url_path": path,
-        "device_type": "desktop",
-        "country_code": "GB",
-        "viewport_width": 1000,
-        "viewport_height": vh,
-        "x": x,
-        "y": y,
-        "fixed": fixed,
-        "scroll_y": scroll_y,
-    }
+    return AnonymizedEvent(
+        event_id=event_id or str(uuid.uuid4()),
+        session_id=sid,
+        site_id="shop.example.com",
+        timestamp=ts,
+        event_type=kind,
+        event_data="{}",
+        url_path=path,
+        referrer="",
+        device_type="desktop",
+        viewport_width=1000,
+        viewport_height=vh,
+        user_agent_hash=1,
+        ip_hash=2,
+        country_code="GB",
+        error_class="",
+        received_at=ts,
+        x=x,
+        y=y,
+        scroll_y=scroll_y,
+        fixed=fixed,
+        offset=0,
+    )
 
 
 def run(
-    events: list[dict[str, Any]], config: SessionConfig | None = None, batches: int = 1
+    events: list[AnonymizedEvent], config: SessionConfig | None = None, batches: int = 1
 ) -> tuple[dict[str, dict[str, Any]], HeatCounts, ShardOutput]:
     shard = SessionShard(config or SessionConfig(), GridConfig())
     total = ShardOutput()
@@ -88,7 +96,7 @@ def by_type(heat: HeatCounts) -> Counter[str]:
     return totals
 
 
-def clicks(*points: tuple[int, float, float], fixed: bool = False) -> list[dict[str, Any]]:
+def clicks(*points: tuple[int, float, float], fixed: bool = False) -> list[AnonymizedEvent]:
     return [pev(T0 + dt, "click", x=x, y=y, fixed=fixed) for dt, x, y in points]
 
 
@@ -192,7 +200,7 @@ def test_duplicates_are_counted_once_within_the_retention() -> None:
     first = pev(T0, "click", event_id="0d3c2f4e-0000-4000-8000-000000000001")
     later = [pev(T0 + 2 * HOUR, sid="c1d2e3f4-0000-4000-8000-000000000009")]  # moves time
     config = SessionConfig(dedup_retention_ms=3 * HOUR)
-    rows, heat, out = run([first, dict(first), *later, dict(first)], config, batches=3)
+    rows, heat, out = run([first, first, *later, first], config, batches=3)
     assert out.duplicates == 2
     assert rows[SID]["event_count"] == 1
     assert by_type(heat)["click"] == 1
@@ -234,7 +242,7 @@ def test_memory_is_flat_on_an_endless_stream_of_short_sessions() -> None:
     assert max(len(b) for b in shard.state.deadlines.values()) <= 20 * 2
 
 
-def _random_sessions(rng: random.Random, count: int) -> list[dict[str, Any]]:
+def _random_sessions(rng: random.Random, count: int) -> list[AnonymizedEvent]:
     events = []
     for index in range(count):
         sid = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -263,10 +271,10 @@ def _random_sessions(rng: random.Random, count: int) -> list[dict[str, Any]]:
 def test_any_order_and_batching_gives_the_same_rows_and_sums(seed: int, batches: int) -> None:
     rng = random.Random(seed)
     events = _random_sessions(rng, 8)
-    duplicates = [dict(e) for e in rng.sample(events, k=min(5, len(events)))]
+    duplicates = rng.sample(events, k=min(5, len(events)))
     # Lateness beyond the data's span: every arrival order is within it.
     config = SessionConfig(allowed_lateness_ms=24 * HOUR)
-    expected_rows, expected_heat, _ = run(sorted(events, key=lambda e: e["timestamp"]), config)
+    expected_rows, expected_heat, _ = run(sorted(events, key=lambda e: e.timestamp), config)
     shuffled = events + duplicates
     rng.shuffle(shuffled)
     rows, heat, out = run(shuffled, config, batches=batches)
