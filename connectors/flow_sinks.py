@@ -10,6 +10,7 @@ dead-letter files have deterministic names, so a replay overwrites them.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from typing import Any
 
@@ -44,6 +45,15 @@ def _record(sink: str, rows: int, started: float, totals: RunTotals | None) -> N
             totals.rows_written[sink] += rows
 
 
+_DEFERRED_CLOSE: list[ClickHouseClient] = []
+
+
+def close_deferred_clients() -> None:
+    """Close the clients that worker threads left open; call from the main thread."""
+    while _DEFERRED_CLOSE:
+        _DEFERRED_CLOSE.pop().close()
+
+
 class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
     def __init__(self, url: str, database: str, table: str, totals: RunTotals | None):
         self._client: ClickHouseClient = connect(url, database=database)
@@ -72,7 +82,13 @@ class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
         return None
 
     def close(self) -> None:
-        self._client.close()
+        if threading.current_thread() is threading.main_thread():
+            self._client.close()
+        else:
+            # The embedded engine hangs when its last connection is closed from
+            # a worker thread (a cluster process runs the flow on one): keep the
+            # client alive, and let the main thread close it after the run.
+            _DEFERRED_CLOSE.append(self._client)
 
 
 class _ClickHouseTarget:

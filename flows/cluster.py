@@ -15,9 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 from bytewax.dataflow import Dataflow
+from bytewax.recovery import RecoveryConfig
 from bytewax.testing import cluster_main
 
-FlowFactory = Callable[..., Dataflow]
+from connectors.flow_sinks import close_deferred_clients
+
+# A factory returns the flow, or the flow and what to run once it has ended.
+FlowFactory = Callable[..., Dataflow | tuple[Dataflow, Callable[[], None]]]
+RecoveryFactory = Callable[[], RecoveryConfig | None]
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -39,9 +44,20 @@ def _process_main(
     addresses: list[str],
     process_id: int,
     epoch_interval: timedelta | None,
+    recovery: RecoveryFactory | None,
 ) -> None:
-    flow = factory(process_id=process_id, process_count=len(addresses), **kwargs)
-    cluster_main(flow, addresses, process_id, epoch_interval=epoch_interval)
+    built = factory(process_id=process_id, process_count=len(addresses), **kwargs)
+    flow, on_done = built if isinstance(built, tuple) else (built, None)
+    cluster_main(
+        flow,
+        addresses,
+        process_id,
+        epoch_interval=epoch_interval,
+        recovery_config=recovery() if recovery is not None else None,
+    )
+    close_deferred_clients()
+    if on_done is not None:
+        on_done()
 
 
 def run_local_cluster(
@@ -51,6 +67,7 @@ def run_local_cluster(
     *,
     epoch_interval: timedelta | None = None,
     timeout: float | None = None,
+    recovery_config: RecoveryFactory | None = None,
 ) -> None:
     """Run `factory(process_id=i, process_count=n, **kwargs)` on n processes until done."""
     if processes < 1:
@@ -60,7 +77,7 @@ def run_local_cluster(
     children = [
         context.Process(
             target=_process_main,
-            args=(factory, dict(kwargs), addresses, index, epoch_interval),
+            args=(factory, dict(kwargs), addresses, index, epoch_interval, recovery_config),
             name=f"insightlite-worker-{index}",
         )
         for index in range(processes)

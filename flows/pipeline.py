@@ -23,6 +23,12 @@ from bytewax.inputs import Source
 from bytewax.outputs import Sink
 
 from flows.batcher import Clock, batch_rows, system_clock
+from flows.kafka_outputs import (
+    KafkaOutputs,
+    dead_letter_messages,
+    event_messages,
+    heatmap_messages,
+)
 from flows.observe import Accountant, observed
 from flows.sessions import SessionsSpec, attach_sessions
 from flows.stages import Stages
@@ -86,6 +92,7 @@ def build_flow(
     clock: Clock = system_clock,
     redistribute: bool = False,
     sessions: SessionsSpec | None = None,
+    kafka: KafkaOutputs | None = None,
 ) -> tuple[Dataflow, PipelineStreams]:
     limits = limits or BatchLimits()
     totals = totals if totals is not None else RunTotals()
@@ -113,21 +120,32 @@ def build_flow(
 
     if sessions is not None:
         streams = attach_sessions(anonymized, sessions, clock, totals)
+        if kafka is not None:
+            processed = op.flat_map("processed_messages", streams.events, event_messages)
+            op.output("kafka_processed_events", processed, kafka.sink(kafka.processed_events))
+            updates = op.flat_map("heatmap_messages", streams.heatmaps, heatmap_messages)
+            op.output("kafka_heatmap_updates", updates, kafka.sink(kafka.heatmap_updates))
         tables = op.map(
             "events_table",
             streams.events,
             lambda chunk: Chunk(chunk.spans, events_table(chunk.rows)),
         )
         ch_key = _single_key if outputs.clickhouse_single_writer else _source_key
-        for name, stream, sink in (
-            ("clickhouse_sessions", streams.sessions, outputs.sessions),
-            ("clickhouse_heatmaps", streams.heatmaps, outputs.heatmaps),
-        ):
-            if sink is not None:
-                batched = batch_rows(
-                    f"batch_{name}", stream, ch_key, limits.clickhouse_rows, limits.max_wait, clock
-                )
-                op.output(name, batched, sink)
+        if outputs.sessions is not None:
+            batched = batch_rows(
+                "batch_sessions",
+                streams.sessions,
+                ch_key,
+                limits.clickhouse_rows,
+                limits.max_wait,
+                clock,
+            )
+            op.output("clickhouse_sessions", batched, outputs.sessions)
+        if outputs.heatmaps is not None:
+            # One insert per written window, not batched: its name is its insert
+            # deduplication token, which must come out the same in a replay.
+            keyed = op.key_on("route_heatmaps", streams.heatmaps, ch_key)
+            op.output("clickhouse_heatmaps", keyed, outputs.heatmaps)
     else:
         tables = op.filter_map("events_table", anonymized, events_chunk)
     if outputs.clickhouse is not None or outputs.archive is not None:
@@ -152,8 +170,12 @@ def build_flow(
                 clock,
             )
             op.output("archive", arch, outputs.archive)
-    if outputs.dead_letter is not None:
+    if outputs.dead_letter is not None or kafka is not None:
         rejects = op.filter_map("dead_letters", anonymized, dead_letter_chunk)
+    if kafka is not None:
+        dead_messages = op.flat_map("dead_letter_messages", rejects, dead_letter_messages)
+        op.output("kafka_dead_letter", dead_messages, kafka.sink(kafka.dead_letter))
+    if outputs.dead_letter is not None:
         dl = batch_rows(
             "batch_dead_letter",
             rejects,

@@ -25,7 +25,14 @@ from flows.batcher import Clock
 from insightlite.metrics import RunTotals
 from operators.batching import Chunk, Span
 from operators.columns import SESSIONS_SCHEMA, rows_table
-from operators.heatmap import GridConfig, HeatCounts, HeatmapWindows, WindowState, heatmap_table
+from operators.heatmap import (
+    ClosedWindow,
+    GridConfig,
+    HeatCounts,
+    HeatmapWindows,
+    WindowState,
+    heatmap_table,
+)
 from operators.model import AnonymizedEvent, EventBatch
 from operators.sessionize import SessionConfig, SessionShard, ShardOutput, ShardState
 
@@ -113,20 +120,19 @@ class _ShardLogic(StatefulBatchLogic[ShardItem, ShardResult, bytes | None]):
         return pickle.dumps(self.shard.state) if self.spec.keep_snapshots else None
 
 
-class _WindowLogic(StatefulBatchLogic[HeatCounts, HeatCounts, bytes | None]):
+class _WindowLogic(StatefulBatchLogic[HeatCounts, ClosedWindow, bytes | None]):
     def __init__(self, spec: SessionsSpec, state: WindowState | None) -> None:
         self.windows = HeatmapWindows(spec.grid, state)
         self.spec = spec
 
-    def on_batch(self, values: list[HeatCounts]) -> tuple[Iterable[HeatCounts], bool]:
-        closed: HeatCounts = Counter()
+    def on_batch(self, values: list[HeatCounts]) -> tuple[Iterable[ClosedWindow], bool]:
+        closed: list[ClosedWindow] = []
         for counts in values:
-            closed.update(self.windows.add(counts))
-        return ([closed] if closed else []), StatefulBatchLogic.RETAIN
+            closed += self.windows.add(counts)
+        return closed, StatefulBatchLogic.RETAIN
 
-    def on_eof(self) -> tuple[Iterable[HeatCounts], bool]:
-        closed = self.windows.flush()
-        return ([closed] if closed else []), StatefulBatchLogic.RETAIN
+    def on_eof(self) -> tuple[Iterable[ClosedWindow], bool]:
+        return self.windows.flush(), StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes | None:
         return pickle.dumps(self.windows.state) if self.spec.keep_snapshots else None
@@ -200,16 +206,17 @@ def attach_sessions(
         state = _load(resume)
         return _WindowLogic(spec, state if isinstance(state, WindowState) else None)
 
-    closed = op.key_rm("unkey_windows", op.stateful_batch("heatmap_windows", heat, build_windows))
+    closed = op.stateful_batch("heatmap_windows", heat, build_windows)
 
-    def heat_rows(counts: HeatCounts) -> Chunk | None:
-        table = heatmap_table(counts, clock())
+    def heat_rows(item: tuple[str, ClosedWindow]) -> Chunk | None:
+        site, window = item
+        table = heatmap_table(window.counts, clock())
         if table.num_rows == 0:
             return None
-        # Named after the window counts themselves (window starts included):
-        # equal only for a true retry of the same insert.
-        span = content_span("heatmap", sorted(counts.items()))
-        return Chunk((span,), table)
+        # Named by site, window and sequence: a replay after a crash writes the
+        # same window under the same name, and the insert is deduplicated.
+        name = f"heat-{xxhash.xxh64_hexdigest(site)}-{window.start}-{window.sequence}"
+        return Chunk((Span(name, 0, 0),), table)
 
     heatmaps = op.filter_map("heatmap_rows", closed, heat_rows)
     return SessionStreams(events=events, sessions=sessions, heatmaps=heatmaps)

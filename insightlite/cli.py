@@ -55,8 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--now", help="ISO time the traffic ends at (default: now, UTC)")
 
     run = sub.add_parser("run", help="run the pipeline until the input ends")
-    run.add_argument("--input", required=True, help="generate:N or file:PATH")
+    run.add_argument("--input", required=True, help="generate:N, file:PATH or kafka")
     run.add_argument("--seed", type=int, default=0, help="seed of generate:N")
+    run.add_argument(
+        "--stop-at-end",
+        action="store_true",
+        help="kafka: stop once every partition is read to its current end",
+    )
+    run.add_argument(
+        "-p", "--processes", type=int, default=1, help="worker processes on this machine"
+    )
+    run.add_argument(
+        "-i", "--process-id", type=int, help="this process's index in a multi-machine cluster"
+    )
+    run.add_argument(
+        "-a",
+        "--addresses",
+        help="host:port of every process of the cluster, separated by ';' (with -i)",
+    )
+    run.add_argument("--recovery-dir", help="recovery store (INSIGHTLITE_RECOVERY_DIR)")
+    run.add_argument("--bootstrap-servers", help="Kafka (INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS)")
     run.add_argument("--archive", help="local path, file:// or s3:// (INSIGHTLITE_ARCHIVE_URL)")
     run.add_argument("--geoip-db", help="MaxMind database path (INSIGHTLITE_GEOIP_DB)")
     run.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
@@ -112,10 +130,33 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from insightlite.runner import parse_input, run_pipeline
 
-    settings = _settings(args, archive_url=args.archive, geoip_db=args.geoip_db)
+    settings = _settings(
+        args,
+        archive_url=args.archive,
+        geoip_db=args.geoip_db,
+        recovery_dir=args.recovery_dir,
+        kafka_bootstrap_servers=args.bootstrap_servers,
+    )
     configure_logging(settings.log_level, settings.log_format)
-    spec = parse_input(args.input, seed=args.seed)
-    summary = run_pipeline(settings, spec)
+    spec = parse_input(args.input, seed=args.seed, stop_at_end=args.stop_at_end)
+    if args.processes < 1:
+        raise ConfigError("--processes must be at least 1")
+    addresses = (
+        [a.strip() for a in args.addresses.split(";") if a.strip()] if args.addresses else None
+    )
+    if (args.process_id is None) != (addresses is None):
+        raise ConfigError("--process-id and --addresses go together")
+    if addresses and args.processes > 1:
+        raise ConfigError("use either --processes or --process-id/--addresses")
+    if addresses and not 0 <= args.process_id < len(addresses):
+        raise ConfigError("--process-id must index --addresses")
+    summary = run_pipeline(
+        settings,
+        spec,
+        processes=args.processes,
+        process_id=args.process_id,
+        addresses=addresses,
+    )
     if args.json:
         print(orjson.dumps(summary).decode())
     else:

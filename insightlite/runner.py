@@ -1,24 +1,42 @@
-"""Run the pipeline: build the source, stages and sinks from settings, run, summarise."""
+"""Run the pipeline: build the source, stages and sinks from settings, run, summarise.
+
+One process by default; `processes > 1` starts that many worker processes on
+this machine; `process_id` with `addresses` joins a cluster spread over
+machines (the same command runs on each).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import orjson
+from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
-from bytewax.testing import run_main
+from bytewax.recovery import RecoveryConfig, init_db_dir
+from bytewax.testing import cluster_main, run_main
 
 from connectors.clickhouse import apply_migrations, connect
-from connectors.flow_sinks import ArchiveSink, clickhouse_sink, is_embedded
+from connectors.flow_sinks import (
+    ArchiveSink,
+    clickhouse_sink,
+    close_deferred_clients,
+    is_embedded,
+)
 from connectors.sources import GeneratorSource, JsonLinesSource
+from flows.cluster import run_local_cluster
+from flows.kafka_outputs import KafkaOutputs, kafka_outputs
 from flows.pipeline import BatchLimits, FlowOutputs, build_flow
-from flows.stages import build_sessions_spec, build_stages
+from flows.stages import build_sessions_spec, build_stages, ip_hash_secret
 from insightlite.metrics import RunTotals
 from insightlite.settings import ConfigError, Settings
 from operators.model import EventBatch, RawBatch
@@ -28,14 +46,15 @@ log = logging.getLogger("insightlite.run")
 
 @dataclass(frozen=True)
 class InputSpec:
-    kind: str  # "generate" or "file"
+    kind: str  # "generate", "file" or "kafka"
     events: int = 0
     path: str = ""
     seed: int = 0
+    stop_at_end: bool = False  # kafka: stop once every partition is read to its end
 
 
-def parse_input(spec: str, seed: int = 0) -> InputSpec:
-    """`generate:N` or `file:PATH` (a bare path means a file)."""
+def parse_input(spec: str, seed: int = 0, *, stop_at_end: bool = False) -> InputSpec:
+    """`generate:N`, `file:PATH` or `kafka`."""
     kind, _, rest = spec.partition(":")
     if kind == "generate":
         try:
@@ -47,7 +66,9 @@ def parse_input(spec: str, seed: int = 0) -> InputSpec:
         return InputSpec("generate", events=events, seed=seed)
     if kind == "file" and rest:
         return InputSpec("file", path=rest)
-    raise ConfigError(f"--input: expected 'generate:N' or 'file:PATH', got {spec!r}")
+    if kind == "kafka" and not rest:
+        return InputSpec("kafka", stop_at_end=stop_at_end)
+    raise ConfigError(f"--input: expected 'generate:N', 'file:PATH' or 'kafka', got {spec!r}")
 
 
 def build_source(spec: InputSpec, settings: Settings, now: datetime) -> Source[RawBatch]:
@@ -58,15 +79,44 @@ def build_source(spec: InputSpec, settings: Settings, now: datetime) -> Source[R
             now_ms=int(now.timestamp() * 1000),
             batch_size=settings.input_batch_size,
         )
+    if spec.kind == "kafka":
+        from connectors.kafka.config import client_config
+        from connectors.kafka.raw_source import RawEventsSource
+        from connectors.kafka.topics import RAW_EVENTS, topic_name
+
+        if not settings.kafka_bootstrap_servers:
+            raise ConfigError("INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS: needed for --input kafka")
+        config = client_config(settings)
+        brokers = config.pop("bootstrap.servers").split(",")
+        source: Source[RawBatch] = RawEventsSource(  # type: ignore[assignment]
+            brokers,
+            [topic_name(settings, RAW_EVENTS)],
+            tail=not spec.stop_at_end,
+            starting_offset=_starting_offset(settings),
+            add_config=config,
+            batch_size=settings.kafka_batch_size,
+            raise_on_errors=False,
+        )
+        return source
     try:
         return JsonLinesSource(spec.path, batch_size=settings.input_batch_size)
     except FileNotFoundError as exc:
         raise ConfigError(f"--input: {exc}") from None
 
 
+def _starting_offset(settings: Settings) -> int:
+    from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
+
+    return OFFSET_BEGINNING if settings.kafka_starting_offset == "earliest" else OFFSET_END
+
+
 def apply_schema(settings: Settings) -> list[str]:
     client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
-    return apply_migrations(client)
+    try:
+        return apply_migrations(client)
+    finally:
+        # The embedded engine locks its directory: let go of it for the flow.
+        client.close()
 
 
 @contextlib.contextmanager
@@ -88,51 +138,42 @@ def batch_friendly_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def serve_metrics(settings: Settings) -> None:
+def serve_metrics(settings: Settings, process_id: int = 0) -> None:
     if settings.metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
-        log.info(
-            "serving Prometheus metrics on %s:%d", settings.metrics_host, settings.metrics_port
-        )
+        # Worker processes of one machine take consecutive ports.
+        port = settings.metrics_port + process_id
+        start_http_server(port, addr=settings.metrics_host)
+        log.info("serving /metrics on %s:%d", settings.metrics_host, port)
 
 
-def run_pipeline(
+def build_pipeline_flow(
     settings: Settings,
     spec: InputSpec,
     *,
-    now: datetime | None = None,
+    now: datetime,
+    totals: RunTotals,
     on_batch: Callable[[EventBatch], None] | None = None,
-) -> dict[str, Any]:
-    """Run the flow on one worker until the input ends; return the summary."""
-    now = now or datetime.now(UTC)
+    process_count: int = 1,
+) -> Dataflow:
+    """The production flow for these settings and this input."""
     source = build_source(spec, settings, now)
     stages = build_stages(settings)
-    applied = apply_schema(settings)
-    if applied:
-        log.info("applied schema migrations: %s", ", ".join(applied))
-    totals = RunTotals()
+    url = settings.resolved_clickhouse_url
+    database = settings.clickhouse_database
     archive_url = settings.resolved_archive_url
     outputs = FlowOutputs(
-        clickhouse=clickhouse_sink(
-            settings.resolved_clickhouse_url, settings.clickhouse_database, totals=totals
-        ),
+        clickhouse=clickhouse_sink(url, database, totals=totals),
         archive=ArchiveSink(
             archive_url, kind="archive", compression=settings.archive_compression, totals=totals
         ),
         dead_letter=ArchiveSink(archive_url, kind="dead_letter", totals=totals),
-        sessions=clickhouse_sink(
-            settings.resolved_clickhouse_url, settings.clickhouse_database, "sessions", totals
-        ),
-        heatmaps=clickhouse_sink(
-            settings.resolved_clickhouse_url,
-            settings.clickhouse_database,
-            "heatmap_aggregates",
-            totals,
-        ),
-        clickhouse_single_writer=is_embedded(settings.resolved_clickhouse_url),
+        sessions=clickhouse_sink(url, database, "sessions", totals),
+        heatmaps=clickhouse_sink(url, database, "heatmap_aggregates", totals),
+        clickhouse_single_writer=is_embedded(url),
     )
+    topics: KafkaOutputs | None = kafka_outputs(settings) if spec.kind == "kafka" else None
     limits = BatchLimits(
         clickhouse_rows=settings.sink_batch_rows,
         archive_rows=settings.archive_batch_rows,
@@ -146,14 +187,132 @@ def run_pipeline(
         limits=limits,
         totals=totals,
         on_batch=on_batch,
-        sessions=build_sessions_spec(settings),
+        sessions=build_sessions_spec(settings, keep_snapshots=bool(settings.recovery_dir)),
+        redistribute=process_count > 1 and spec.kind != "kafka",
+        kafka=topics,
     )
-    serve_metrics(settings)
-    started = time.perf_counter()
-    with batch_friendly_gc():
-        run_main(flow)
-    seconds = time.perf_counter() - started
+    return flow
+
+
+def recovery_config(settings: Settings, partitions: int) -> RecoveryConfig | None:
+    """The recovery store, created on first use with `partitions` partitions."""
+    if not settings.recovery_dir:
+        return None
+    directory = Path(settings.recovery_dir)
+    if not directory.exists() or not any(directory.glob("part-*.sqlite3")):
+        directory.mkdir(parents=True, exist_ok=True)
+        init_db_dir(directory, partitions)
+        log.info("created a recovery store of %d partitions in %s", partitions, directory)
+    return RecoveryConfig(directory, backup_interval=timedelta(seconds=settings.backup_seconds))
+
+
+def existing_recovery_config(directory: str, backup_seconds: float) -> RecoveryConfig | None:
+    """The store made by `recovery_config`, for worker processes (a picklable factory)."""
+    if not directory:
+        return None
+    return RecoveryConfig(Path(directory), backup_interval=timedelta(seconds=backup_seconds))
+
+
+def _summary(totals: RunTotals, seconds: float) -> dict[str, Any]:
     summary = totals.as_dict()
     summary["seconds"] = round(seconds, 3)
     summary["events_per_second"] = round(summary["events_in"] / seconds) if seconds > 0 else 0
     return summary
+
+
+def run_pipeline(
+    settings: Settings,
+    spec: InputSpec,
+    *,
+    now: datetime | None = None,
+    on_batch: Callable[[EventBatch], None] | None = None,
+    processes: int = 1,
+    process_id: int | None = None,
+    addresses: list[str] | None = None,
+) -> dict[str, Any]:
+    """Run the flow until the input ends; return the summary (of all local processes)."""
+    now = now or datetime.now(UTC)
+    build_source(spec, settings, now)  # checks the input before anything starts
+    applied = apply_schema(settings)
+    if applied:
+        log.info("applied schema migrations: %s", ", ".join(applied))
+    epoch = timedelta(seconds=settings.snapshot_seconds)
+    if processes > 1:
+        return _run_local_processes(settings, spec, now, processes)
+    totals = RunTotals()
+    count = len(addresses) if addresses else 1
+    flow = build_pipeline_flow(
+        settings, spec, now=now, totals=totals, on_batch=on_batch, process_count=count
+    )
+    recovery = recovery_config(settings, count)
+    serve_metrics(settings, process_id or 0)
+    started = time.perf_counter()
+    with batch_friendly_gc():
+        if addresses:
+            cluster_main(
+                flow, addresses, process_id or 0, epoch_interval=epoch, recovery_config=recovery
+            )
+            close_deferred_clients()
+        else:
+            run_main(flow, epoch_interval=epoch, recovery_config=recovery)
+    return _summary(totals, time.perf_counter() - started)
+
+
+def _run_local_processes(
+    settings: Settings, spec: InputSpec, now: datetime, processes: int
+) -> dict[str, Any]:
+    recovery_config(settings, processes)  # one store for all, created before they start
+    with tempfile.TemporaryDirectory(prefix="insightlite-run-") as summaries:
+        started = time.perf_counter()
+        run_local_cluster(
+            worker_process_flow,
+            {
+                "settings_json": settings.model_dump_json(),
+                # Made (or read) once here: every worker must hash with the same key.
+                "secret": ip_hash_secret(settings).decode(),
+                "spec": asdict(spec),
+                "now_ms": int(now.timestamp() * 1000),
+                "summary_dir": summaries,
+            },
+            processes,
+            epoch_interval=timedelta(seconds=settings.snapshot_seconds),
+            recovery_config=functools.partial(
+                existing_recovery_config, settings.recovery_dir, settings.backup_seconds
+            ),
+        )
+        seconds = time.perf_counter() - started
+        totals = RunTotals()
+        for path in sorted(Path(summaries).glob("process-*.json")):
+            totals.merge(orjson.loads(path.read_bytes()))
+    return _summary(totals, seconds)
+
+
+def worker_process_flow(
+    *,
+    process_id: int,
+    process_count: int,
+    settings_json: str,
+    secret: str,
+    spec: dict[str, Any],
+    now_ms: int,
+    summary_dir: str,
+) -> tuple[Dataflow, Callable[[], None]]:
+    """Build the flow in a worker process; its totals go to a file when it ends."""
+    data = orjson.loads(settings_json)
+    data["ip_hash_secret"] = secret
+    settings = Settings.model_validate(data)
+    totals = RunTotals()
+    flow = build_pipeline_flow(
+        settings,
+        InputSpec(**spec),
+        now=datetime.fromtimestamp(now_ms / 1000, tz=UTC),
+        totals=totals,
+        process_count=process_count,
+    )
+    serve_metrics(settings, process_id)
+
+    def write_summary() -> None:
+        path = Path(summary_dir) / f"process-{process_id}.json"
+        path.write_bytes(orjson.dumps(totals.as_dict()))
+
+    return flow, write_summary

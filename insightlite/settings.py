@@ -7,6 +7,7 @@ process starts; an error names the environment variable it came from.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -137,12 +138,51 @@ class Settings(BaseSettings):
     heatmap_cell_height_px: int = Field(default=16, ge=1, le=1024)
     heatmap_window_seconds: float = Field(default=60.0, ge=1, le=86_400)
 
+    # --- Kafka -------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(
+        default="",
+        description="Comma-separated host:port of the Kafka brokers; empty means no Kafka.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr | None = None
+    kafka_topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,100}$")
+    kafka_partitions: int = Field(default=12, ge=1, le=10_000)
+    kafka_replication: int = Field(default=1, ge=1, le=10)
+    kafka_retention_hours: float = Field(default=168.0, gt=0, le=24 * 365)
+    kafka_starting_offset: Literal["earliest", "latest"] = "earliest"
+    kafka_batch_size: int = Field(default=5_000, ge=1, le=100_000)
+
+    # --- Recovery (crash safety of the flow) --------------------------------
+    recovery_dir: str = Field(
+        default="", description="Bytewax recovery store directory; empty turns recovery off."
+    )
+    snapshot_seconds: float = Field(default=10.0, gt=0, le=3600)
+    backup_seconds: float = Field(default=60.0, ge=0, le=86_400)
+
+    # --- Collector (POST /ingest) -------------------------------------------
+    collector_host: str = "0.0.0.0"
+    collector_port: int = Field(default=8080, ge=1, le=65535)
+    collector_workers: int = Field(default=1, ge=1, le=64)
+    collector_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    collector_max_events: int = Field(default=500, ge=1, le=10_000)
+    collector_trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated IPs or CIDRs whose X-Forwarded-For is believed.",
+    )
+    collector_site_rate: float = Field(default=2_000.0, gt=0, description="events/s per site")
+    collector_site_burst: int = Field(default=20_000, ge=1)
+    collector_ip_rate: float = Field(default=50.0, gt=0, description="events/s per client IP")
+    collector_ip_burst: int = Field(default=1_000, ge=1)
+    collector_compression: Literal["lz4", "zstd"] = "lz4"
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0 turns /metrics off.")
     metrics_host: str = Field(default="0.0.0.0", description="Address /metrics listens on.")
 
-    @field_validator("site_allowlist", "bot_patterns", mode="before")
+    @field_validator("site_allowlist", "bot_patterns", "collector_trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -153,6 +193,16 @@ class Settings(BaseSettings):
         for site in value:
             if not SITE_ID_PATTERN.match(site):
                 raise ValueError(f"{site!r} is not a site id (1-64 of A-Za-z0-9._-)")
+        return value
+
+    @field_validator("collector_trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not an IP address or network") from exc
         return value
 
     @field_validator("bot_patterns")

@@ -115,22 +115,43 @@ def heatmap_table(counts: HeatCounts, now: datetime) -> pa.Table:
     )
 
 
+# How long the number of times a window was written is remembered: past the
+# oldest event the validator accepts (3 days), with a margin.
+EMITTED_MEMORY_MS = 4 * DAY_MS
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedWindow:
+    """The counts of one window, written once; `sequence` > 0 for the late
+    partial rows of a window already written."""
+
+    start: int
+    sequence: int
+    counts: HeatCounts
+
+
 @dataclass
 class WindowState:
     open: dict[int, HeatCounts] = field(default_factory=dict)
+    emitted: dict[int, int] = field(default_factory=dict)
     max_ts: int = -1
 
 
 class HeatmapWindows:
     """Sums increments per tumbling event-time window; a window is written once
-    the largest event time seen passes its end plus the allowed lateness."""
+    the largest event time seen passes its end plus the allowed lateness.
+
+    Each written window is named by (start, sequence), so that a replay after a
+    crash writes the same window under the same name, and the sink's insert
+    deduplication drops the repeat instead of counting it twice.
+    """
 
     def __init__(self, config: GridConfig, state: WindowState | None = None) -> None:
         self.config = config
         self.state = state or WindowState()
 
-    def add(self, counts: HeatCounts) -> HeatCounts:
-        """Add increments; return the counts of the windows that closed."""
+    def add(self, counts: HeatCounts) -> list[ClosedWindow]:
+        """Add increments; return the windows that closed."""
         window_ms = self.config.window_ms
         open_windows = self.state.open
         max_ts = self.state.max_ts
@@ -145,21 +166,24 @@ class HeatmapWindows:
         self.state.max_ts = max_ts
         return self._close(max_ts - self.config.allowed_lateness_ms)
 
-    def _close(self, watermark: int) -> HeatCounts:
-        closed: HeatCounts = Counter()
+    def _close(self, watermark: int) -> list[ClosedWindow]:
         window_ms = self.config.window_ms
-        for start in sorted(self.state.open):
-            if start + window_ms > watermark:
-                break
-            closed.update(self.state.open.pop(start))
-        return closed
+        ready = [start for start in self.state.open if start + window_ms <= watermark]
+        return [self._emit(start) for start in sorted(ready)]
 
-    def flush(self) -> HeatCounts:
-        """Everything still open (end of input)."""
-        closed: HeatCounts = Counter()
-        for start in sorted(self.state.open):
-            closed.update(self.state.open.pop(start))
-        return closed
+    def _emit(self, start: int) -> ClosedWindow:
+        emitted = self.state.emitted
+        sequence = emitted.get(start, 0)
+        emitted[start] = sequence + 1
+        if len(emitted) > 4 * len(self.state.open) + 1024:
+            horizon = self.state.max_ts - EMITTED_MEMORY_MS
+            for old in [s for s in emitted if s < horizon]:
+                del emitted[old]
+        return ClosedWindow(start, sequence, self.state.open.pop(start))
+
+    def flush(self) -> list[ClosedWindow]:
+        """Every window still open (end of input)."""
+        return [self._emit(start) for start in sorted(self.state.open)]
 
     @property
     def open_windows(self) -> int:

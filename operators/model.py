@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 PROCESSOR = "insightlite/0.1.0"
 
 # The stages, in their fixed order. Each rejects with its own name as `stage`.
+STAGE_INPUT = "input"
 STAGE_VALIDATE = "validate"
 STAGE_BOT_FILTER = "bot_filter"
 STAGE_ENRICH = "enrich"
@@ -95,9 +96,17 @@ class RawBatch:
     source: str
     first_offset: int
     records: list[bytes]
+    # Offsets of the records when they are not contiguous (a Kafka partition
+    # can skip offsets); None means first_offset + i.
+    offsets: list[int] | None = None
+    # Records the source could not read, as (offset, error text): they become
+    # dead letters of the "input" stage instead of vanishing.
+    errors: list[tuple[int, str]] | None = None
 
     @property
     def last_offset(self) -> int:
+        if self.offsets:
+            return self.offsets[-1]
         return self.first_offset + len(self.records) - 1
 
 

@@ -75,7 +75,7 @@ _MAX_CACHED_PATH: Final = 512  # longer paths are rare; they would crowd the cac
 _KEY_CACHE_SIZE: Final = 4096
 _MAX_CACHED_KEY_LENGTH: Final = 128
 # Per key: its masked form and whether its value is redacted. Cleared when full.
-_key_treatments: dict[str, tuple[str, bool]] = {}
+_key_treatments: dict[str, tuple[str | None, bool]] = {}
 
 
 def _mask_number(number: int) -> object:
@@ -101,12 +101,16 @@ def _key_treatment(key: str) -> tuple[str, bool]:
         # A key that held PII (an email used as a key) says its value is about
         # that person: redact it. Also keeps masking idempotent, since the masked
         # key ("<email>") is itself a sensitive key.
-        treatment = (masked, masked is not key or is_sensitive_key(key))
+        # None stands for "unchanged": the cache must hand back the caller's own
+        # key object, not an equal one cached from another dict, or an unchanged
+        # dict would look changed and be copied.
+        treatment = (None if masked is key else masked, masked is not key or is_sensitive_key(key))
         if len(key) <= _MAX_CACHED_KEY_LENGTH:
             if len(_key_treatments) >= _KEY_CACHE_SIZE:
                 _key_treatments.clear()
             _key_treatments[key] = treatment
-    return treatment
+    masked_key, redact = treatment
+    return (key if masked_key is None else masked_key), redact
 
 
 def _mask_dict(source: dict[object, object], depth_left: int) -> dict[object, object]:

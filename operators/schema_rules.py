@@ -24,6 +24,7 @@ UUID_RE = re.compile(
 )
 
 # Reason codes, counted by the metrics and the run summary.
+SOURCE_ERROR = "source_error"
 MALFORMED_JSON = "malformed_json"
 NOT_AN_OBJECT = "not_an_object"
 TOO_LARGE = "too_large"

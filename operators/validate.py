@@ -16,11 +16,20 @@ from typing import Any
 
 import orjson
 
-from operators.model import STAGE_VALIDATE, Event, EventBatch, RawBatch, Reason, Rejected
+from operators.model import (
+    STAGE_INPUT,
+    STAGE_VALIDATE,
+    Event,
+    EventBatch,
+    RawBatch,
+    Reason,
+    Rejected,
+)
 from operators.schema_rules import (
     MALFORMED_JSON,
     NOT_AN_OBJECT,
     OUT_OF_BOUNDS,
+    SOURCE_ERROR,
     TOO_FAR_IN_FUTURE,
     TOO_LARGE,
     TOO_OLD,
@@ -103,8 +112,11 @@ class EventValidator:
         loads = orjson.loads
         check_event = self.check_event
         accept = events.append
+        offsets = raw.offsets
         offset = raw.first_offset
-        for record in raw.records:
+        for index, record in enumerate(raw.records):
+            if offsets is not None:
+                offset = offsets[index]
             try:
                 decoded = loads(record)
             except orjson.JSONDecodeError as exc:
@@ -124,6 +136,9 @@ class EventValidator:
                         decoded["_offset"] = offset
                         accept(decoded)
             offset += 1
+        for error_offset, error in raw.errors or ():
+            reason = Reason(SOURCE_ERROR, error[:200])
+            rejected.append(Rejected(STAGE_INPUT, [reason], b"", error_offset))
         return EventBatch(
             source=raw.source,
             first_offset=raw.first_offset,

@@ -1,0 +1,363 @@
+"""Bearer JWTs: who may read which sites, with what, and at which rate tier.
+
+A token is accepted only when
+
+- its ``alg`` header is one of the algorithms the settings name (a token never chooses
+  its own algorithm, so ``none`` and HS/RS key confusion are refused before any
+  signature check);
+- its signature verifies with the one configured key (an HMAC secret for HS*, a public
+  key object for the others: PyJWT refuses to use a PEM key as an HMAC secret, and the
+  settings forbid mixing families);
+- ``exp``, ``iat``, ``sub``, ``aud`` and ``iss`` are present, ``aud`` and ``iss`` are the
+  configured ones, ``exp`` is in the future, and ``iat`` and ``nbf`` (when present) are
+  not in the future, each within ``jwt_leeway_seconds``, measured by an injected clock;
+- ``sites`` is a list of site ids, ``permissions`` a list of strings and ``tier`` one of
+  free, pro, enterprise.
+
+Failures raise :class:`AuthError` with a short, fixed description (no library text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, get_args
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+from api.query.settings import (
+    EC_ALGORITHMS,
+    EDDSA_ALGORITHMS,
+    HMAC_ALGORITHMS,
+    RSA_ALGORITHMS,
+    TIERS,
+    APISettings,
+    Tier,
+)
+from insightlite.settings import SITE_ID_PATTERN, ConfigError
+
+Clock = Callable[[], float]
+
+PERMISSION_STATS = "stats:read"
+PERMISSION_SESSIONS = "sessions:read"
+PERMISSION_HEATMAPS = "heatmaps:read"
+PERMISSION_EXPORT = "export:write"
+PERMISSIONS: Final = (PERMISSION_STATS, PERMISSION_SESSIONS, PERMISSION_HEATMAPS, PERMISSION_EXPORT)
+
+REQUIRED_CLAIMS: Final = ("exp", "iat", "sub", "aud", "iss")
+# Far beyond any real token; refusing bigger ones early bounds the work a request costs.
+MAX_TOKEN_CHARS: Final = 8192
+MAX_SITES_PER_TOKEN: Final = 1000
+_SUBJECT = re.compile(r"^[\x21-\x7e]{1,200}$")
+_TOKEN_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+_KEY_TYPES: Final[tuple[tuple[frozenset[str], tuple[type, ...], str], ...]] = (
+    (RSA_ALGORITHMS, (rsa.RSAPublicKey, rsa.RSAPrivateKey), "an RSA key"),
+    (EC_ALGORITHMS, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey), "an EC key"),
+    (
+        EDDSA_ALGORITHMS,
+        (
+            ed25519.Ed25519PublicKey,
+            ed448.Ed448PublicKey,
+            ed25519.Ed25519PrivateKey,
+            ed448.Ed448PrivateKey,
+        ),
+        "an Ed25519 or Ed448 key",
+    ),
+)
+
+
+class AuthError(Exception):
+    """The request carries no acceptable token (HTTP 401)."""
+
+    def __init__(self, description: str, *, missing: bool = False) -> None:
+        super().__init__(description)
+        self.description = description
+        # RFC 6750: a request without credentials gets no error code in the challenge.
+        self.missing = missing
+
+
+class AccessDenied(Exception):
+    """The token is valid but does not grant this site or permission (HTTP 403)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified holder of a token."""
+
+    subject: str
+    sites: frozenset[str]
+    permissions: frozenset[str]
+    tier: Tier
+    token_id: str | None
+    expires_at: float
+    # What the rate limiter counts under: sub + jti, or a hash of the token itself.
+    rate_key: str
+
+    def require(self, site: str, permission: str) -> None:
+        """Raise :class:`AccessDenied` unless ``site`` and ``permission`` are granted."""
+        if site not in self.sites:
+            raise AccessDenied("site not granted by this token")
+        if permission not in self.permissions:
+            raise AccessDenied(f"permission {permission} not granted by this token")
+
+
+def _check_key_type(key: Any, algorithms: Iterable[str]) -> None:
+    wanted = set(algorithms)
+    for family, types, description in _KEY_TYPES:
+        if wanted & family and not isinstance(key, types):
+            raise ValueError(f"{', '.join(sorted(wanted))} needs {description}")
+
+
+def load_public_key(pem: str, algorithms: Sequence[str]) -> Any:
+    """The public key object of a PEM text, checked against the algorithms' family."""
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError:
+        raise ValueError("is not a PEM public key") from None
+    _check_key_type(key, algorithms)
+    return key
+
+
+def load_private_key(pem: str, algorithms: Sequence[str]) -> Any:
+    """The private key object of an unencrypted PEM text, checked like the public one."""
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ValueError("is not an unencrypted PEM private key") from None
+    _check_key_type(key, algorithms)
+    return key
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _string_list(value: Any, claim: str, limit: int) -> list[str]:
+    if not isinstance(value, list) or len(value) > limit:
+        raise AuthError(f"claim {claim} must be a list")
+    if not all(isinstance(item, str) for item in value):
+        raise AuthError(f"claim {claim} must be a list of strings")
+    return list(value)
+
+
+class TokenVerifier:
+    """Checks bearer tokens against one key, fixed algorithms, audience and issuer."""
+
+    def __init__(
+        self,
+        *,
+        algorithms: Sequence[str],
+        key: Any,
+        audience: str,
+        issuer: str,
+        leeway_seconds: float = 30.0,
+        clock: Clock = time.time,
+    ) -> None:
+        if not algorithms:
+            raise ValueError("at least one algorithm is needed")
+        self._algorithms = list(algorithms)
+        self._key = key
+        self._audience = audience
+        self._issuer = issuer
+        self._leeway = leeway_seconds
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: APISettings, *, clock: Clock = time.time) -> TokenVerifier:
+        """The verifier the settings describe; ConfigError names a missing key."""
+        algorithms = settings.jwt_algorithms
+        key: Any
+        if set(algorithms) <= HMAC_ALGORITHMS:
+            if settings.jwt_secret is None:
+                raise ConfigError(
+                    "invalid settings:\n  INSIGHTLITE_JWT_SECRET: required by "
+                    + ", ".join(algorithms)
+                )
+            key = settings.jwt_secret.get_secret_value().encode()
+        else:
+            key = load_public_key(settings.jwt_public_key, algorithms)
+        return cls(
+            algorithms=algorithms,
+            key=key,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway_seconds=settings.jwt_leeway_seconds,
+            clock=clock,
+        )
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; :class:`AuthError` otherwise."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            raise AuthError("malformed token")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("malformed token") from None
+        if header.get("alg") not in self._algorithms:
+            raise AuthError("token algorithm not accepted")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    # Time claims are checked below against the injected clock.
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.MissingRequiredClaimError:
+            raise AuthError("token lacks a required claim") from None
+        except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
+            raise AuthError("token audience or issuer not accepted") from None
+        except jwt.InvalidSignatureError:
+            raise AuthError("token signature not valid") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            # InvalidKeyError, DecodeError, unsupported algorithm for this key, ...
+            raise AuthError("token not valid") from None
+        return self._principal(token, claims)
+
+    def _principal(self, token: str, claims: Mapping[str, Any]) -> Principal:
+        now = self._clock()
+        expires_at, issued_at = claims["exp"], claims["iat"]
+        not_before = claims.get("nbf")
+        if not _is_number(expires_at) or not _is_number(issued_at):
+            raise AuthError("token time claims are not numbers")
+        if not_before is not None and not _is_number(not_before):
+            raise AuthError("token time claims are not numbers")
+        if expires_at <= now - self._leeway:
+            raise AuthError("token expired")
+        if issued_at > now + self._leeway or (
+            not_before is not None and not_before > now + self._leeway
+        ):
+            raise AuthError("token not yet valid")
+
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not _SUBJECT.match(subject):
+            raise AuthError("claim sub must be a printable string")
+        sites = _string_list(claims.get("sites", []), "sites", MAX_SITES_PER_TOKEN)
+        if not all(SITE_ID_PATTERN.match(site) for site in sites):
+            raise AuthError("claim sites must hold site ids")
+        # Unknown permissions are ignored, so new ones can be issued before every API
+        # replica knows them.
+        permissions = _string_list(claims.get("permissions", []), "permissions", 100)
+        tier = claims.get("tier", "free")
+        if tier not in TIERS:
+            raise AuthError("claim tier must be free, pro or enterprise")
+        token_id = claims.get("jti")
+        if token_id is not None and (
+            not isinstance(token_id, str) or not _TOKEN_ID.match(token_id)
+        ):
+            raise AuthError("claim jti must be a printable string")
+        if token_id is not None:
+            rate_key = f"sub:{subject}:jti:{token_id}"
+        else:
+            rate_key = "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+        return Principal(
+            subject=subject,
+            sites=frozenset(sites),
+            permissions=frozenset(p for p in permissions if p in PERMISSIONS),
+            tier=tier,
+            token_id=token_id,
+            expires_at=float(expires_at),
+            rate_key=rate_key,
+        )
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; AuthError otherwise."""
+    if not authorization:
+        raise AuthError("bearer token required", missing=True)
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("bearer token required", missing=True)
+    return token.strip()
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """What a new token grants."""
+
+    subject: str
+    sites: tuple[str, ...]
+    permissions: tuple[str, ...]
+    tier: Tier
+    ttl_seconds: float
+
+    def __post_init__(self) -> None:
+        if not _SUBJECT.match(self.subject):
+            raise ValueError("the subject must be 1-200 printable ASCII characters")
+        if not self.sites:
+            raise ValueError("name at least one site")
+        for site in self.sites:
+            if not SITE_ID_PATTERN.match(site):
+                raise ValueError(f"{site!r} is not a site id (1-64 of A-Za-z0-9._-)")
+        for permission in self.permissions:
+            if permission not in PERMISSIONS:
+                raise ValueError(
+                    f"{permission!r} is not a permission; use " + ", ".join(PERMISSIONS)
+                )
+        if self.tier not in get_args(Tier):
+            raise ValueError(f"{self.tier!r} is not a tier; use " + ", ".join(TIERS))
+        if self.ttl_seconds <= 0:
+            raise ValueError("the lifetime must be positive")
+
+
+def signing_key(settings: APISettings) -> tuple[str, Any]:
+    """(algorithm, key) that new tokens are signed with, from the settings."""
+    algorithm = settings.jwt_algorithms[0]
+    if algorithm in HMAC_ALGORITHMS:
+        if settings.jwt_secret is None:
+            raise ConfigError(
+                "invalid settings:\n  INSIGHTLITE_JWT_SECRET: required to sign tokens"
+            )
+        return algorithm, settings.jwt_secret.get_secret_value().encode()
+    if not settings.jwt_private_key:
+        raise ConfigError(
+            "invalid settings:\n  INSIGHTLITE_JWT_PRIVATE_KEY: required to sign " + algorithm
+        )
+    try:
+        return algorithm, load_private_key(settings.jwt_private_key, [algorithm])
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings:\n  INSIGHTLITE_JWT_PRIVATE_KEY: {exc}") from None
+
+
+def create_token(
+    request: TokenRequest,
+    *,
+    algorithm: str,
+    key: Any,
+    audience: str,
+    issuer: str,
+    clock: Clock = time.time,
+) -> str:
+    """A signed token granting ``request``, with a random ``jti``."""
+    now = int(clock())
+    claims = {
+        "sub": request.subject,
+        "aud": audience,
+        "iss": issuer,
+        "iat": now,
+        "nbf": now,
+        "exp": now + int(request.ttl_seconds),
+        "jti": secrets.token_urlsafe(12),
+        "sites": list(request.sites),
+        "permissions": list(request.permissions),
+        "tier": request.tier,
+    }
+    return jwt.encode(claims, key, algorithm=algorithm)

@@ -1,0 +1,343 @@
+"""What the query API takes and gives: validated query parameters and answers.
+
+The same models serve REST (query-parameter models and response models, hence the
+OpenAPI document), GraphQL (its types are generated from the answers) and the cache
+(answers are stored as their JSON). Limits on every parameter live here, so an
+oversized or malformed value is refused (422) before any query is built.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+MAX_PATH_CHARS = 1024
+MAX_CURSOR_CHARS = 256
+
+# A page path as the pipeline stores it: starts with "/", no control characters.
+PagePath = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_PATH_CHARS, pattern=r"^/[^\x00-\x1f\x7f]*$"),
+]
+DeviceType = Literal["desktop", "mobile", "tablet", "other"]
+CountryCode = Annotated[
+    str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
+]
+HeatmapType = Literal[
+    "click", "move", "rage_click", "click_fixed", "move_fixed", "rage_click_fixed"
+]
+HEATMAP_TYPES: tuple[str, ...] = (
+    "click",
+    "move",
+    "rage_click",
+    "click_fixed",
+    "move_fixed",
+    "rage_click_fixed",
+)
+Interval = Literal["hour", "day", "week"]
+Dimension = Literal["page", "device", "country"]
+ExportKind = Literal["events", "sessions", "heatmap"]
+ExportFormat = Literal["parquet", "csv"]
+ExportStateName = Literal["queued", "running", "done", "failed"]
+
+SITE_ID_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
+_SITE_ID = re.compile(SITE_ID_REGEX)
+
+
+class _Query(BaseModel):
+    """Parameters of one read; ``from``/``to`` are inclusive UTC days."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    date_from: date | None = Field(
+        default=None,
+        alias="from",
+        description="First UTC day, inclusive (default: 29 days before `to`).",
+    )
+    date_to: date | None = Field(
+        default=None, alias="to", description="Last UTC day, inclusive (default: today)."
+    )
+
+
+class _Filtered(_Query):
+    path: PagePath | None = Field(default=None, description="Only this page path.")
+    device: DeviceType | None = Field(default=None, description="Only this device class.")
+    country: CountryCode | None = Field(default=None, description="Only this ISO country code.")
+
+    @field_validator("country")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value is not None else None
+
+
+class HeatmapQuery(_Query):
+    path: PagePath = Field(description="Page path, e.g. /pricing.")
+    type: HeatmapType = Field(default="click", description="Interaction type.")
+    device: DeviceType | None = None
+
+
+class HeatmapImageQuery(_Query):
+    path: PagePath
+    type: Literal[
+        "click", "move", "rage_click", "click_fixed", "move_fixed", "rage_click_fixed", "scroll"
+    ] = Field(default="click", description="Interaction type; scroll draws the depth curve.")
+    device: DeviceType | None = None
+
+
+class ScrollDepthQuery(_Query):
+    path: PagePath
+    device: DeviceType | None = None
+
+
+class SessionsQuery(_Query):
+    device: DeviceType | None = None
+    country: CountryCode | None = None
+    has_errors: bool | None = None
+    has_rage_clicks: bool | None = None
+    min_duration: int = Field(default=0, ge=0, le=10 * 86_400, description="Seconds.")
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(
+        default=None,
+        max_length=MAX_CURSOR_CHARS,
+        description="`next_cursor` of the previous page (opaque).",
+    )
+
+    @field_validator("country")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value is not None else None
+
+
+class StatsQuery(_Filtered):
+    pass
+
+
+class TimeseriesQuery(_Filtered):
+    interval: Interval = "day"
+
+
+class BreakdownQuery(_Filtered):
+    by: Dimension = "page"
+    limit: int = Field(default=20, ge=1, le=1000)
+
+
+class ErrorsQuery(_Filtered):
+    limit: int = Field(default=50, ge=1, le=1000)
+
+
+class SessionEventsQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    limit: int = Field(default=1000, ge=1, le=10_000, description="Most events returned.")
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class HeatmapCell(_Answer):
+    x: int = Field(description="Column: percent of the viewport width, 0..99.")
+    y: int = Field(description="Row: cell_height_px page pixels each, from the top.")
+    count: int
+
+
+class HeatmapAnswer(_Answer):
+    site: str
+    path: str
+    type: str
+    device: str | None
+    date_from: date
+    date_to: date
+    cell_height_px: int
+    columns: int
+    total: int
+    cells: list[HeatmapCell]
+
+
+class ScrollDepthPoint(_Answer):
+    row: int
+    depth_px: int
+    views_reaching: int
+    share: float = Field(description="Share of page views whose viewport reached this row.")
+
+
+class ScrollDepthAnswer(_Answer):
+    site: str
+    path: str
+    device: str | None
+    date_from: date
+    date_to: date
+    cell_height_px: int
+    total_views: int
+    points: list[ScrollDepthPoint]
+
+
+class Session(_Answer):
+    id: str
+    start_time: datetime
+    end_time: datetime
+    duration_seconds: int
+    page_count: int
+    event_count: int
+    device: str
+    country: str
+    has_errors: bool
+    has_rage_clicks: bool
+    entry_path: str
+    exit_path: str
+    rage_click_count: int
+    error_count: int
+
+
+class SessionsPage(_Answer):
+    date_from: date
+    date_to: date
+    sessions: list[Session]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class SessionEvent(_Answer):
+    id: str
+    timestamp: datetime
+    type: str
+    path: str
+    referrer: str
+    device: str
+    country: str
+    viewport_width: int
+    viewport_height: int
+    error_class: str
+    data: dict[str, Any] = Field(description="The event's kept optional fields (masked).")
+
+
+class SessionDetail(_Answer):
+    session: Session
+    events: list[SessionEvent]
+    events_truncated: bool
+
+
+class StatsSummary(_Answer):
+    date_from: date
+    date_to: date
+    pageviews: int
+    sessions: int
+    visitors: int = Field(description="Distinct IP hashes per UTC day, summed over the days.")
+    bounce_rate: float = Field(description="Share of sessions with at most one page view.")
+    avg_duration_seconds: float
+
+
+class StatsPoint(_Answer):
+    start: datetime
+    pageviews: int
+    sessions: int
+    visitors: int
+    bounce_rate: float
+    avg_duration_seconds: float
+
+
+class Timeseries(_Answer):
+    interval: str
+    date_from: date
+    date_to: date
+    points: list[StatsPoint]
+
+
+class BreakdownRow(_Answer):
+    value: str = Field(description="The page path, device class or country code ('' = unknown).")
+    pageviews: int
+    visitors: int
+    sessions: int = Field(description="Sessions that started on this page / device / country.")
+    bounce_rate: float
+    avg_duration_seconds: float
+
+
+class Breakdown(_Answer):
+    by: str
+    date_from: date
+    date_to: date
+    rows: list[BreakdownRow]
+
+
+class ErrorGroup(_Answer):
+    error_class: str
+    message: str
+    occurrences: int
+    sessions: int = Field(description="Distinct sessions that hit this error.")
+    first_seen: datetime
+    last_seen: datetime
+    example_path: str
+
+
+class ErrorsAnswer(_Answer):
+    date_from: date
+    date_to: date
+    groups: list[ErrorGroup]
+
+
+# --- exports ---------------------------------------------------------------------------
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+    kind: ExportKind
+    format: ExportFormat = "parquet"
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+
+
+class ExportFile(BaseModel):
+    path: str
+    rows: int
+    bytes: int
+
+
+class WebhookAttempt(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: float
+
+
+class WebhookDelivery(BaseModel):
+    url: str
+    state: Literal["pending", "delivered", "failed"]
+    attempts: list[WebhookAttempt] = Field(default_factory=list)
+
+
+class ExportState(BaseModel):
+    id: str
+    site: str
+    kind: ExportKind
+    format: ExportFormat
+    date_from: date
+    date_to: date
+    state: ExportStateName
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    files: list[ExportFile] = Field(default_factory=list)
+    rows: int = 0
+    error: str | None = None
+    webhook: WebhookDelivery | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a stable code and a human reason (never internals)."""
+
+    error: str
+    message: str
+    detail: list[dict[str, Any]] | None = None
+
+
+def is_site_id(value: str) -> bool:
+    return bool(_SITE_ID.match(value))

@@ -1,0 +1,74 @@
+"""The confluent-kafka (librdkafka) client configuration built from the settings.
+
+Every Kafka client of InsightLite (collector producer, load source, admin, pipeline
+source) starts from ``client_config(settings)``, so the brokers, the security protocol
+and SASL are set in one place and checked when a client is built, with errors naming
+the ``INSIGHTLITE_*`` variable to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from insightlite.settings import ConfigError, Settings
+
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+
+
+def bootstrap_servers(settings: Settings) -> str:
+    """The checked ``host:port,...`` list; a ConfigError when Kafka is not configured."""
+    raw = settings.kafka_bootstrap_servers.strip()
+    if not raw:
+        raise ConfigError(
+            "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS: Kafka is needed here but no broker is set "
+            "(give host:port[,host:port...], e.g. 127.0.0.1:9092)"
+        )
+    servers = [part.strip() for part in raw.split(",") if part.strip()]
+    for server in servers:
+        match = _HOST_PORT.match(server)
+        if not match or not 1 <= int(match.group(2)) <= 65535:
+            raise ConfigError(
+                f"INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS: {server!r} is not host:port "
+                "(e.g. 127.0.0.1:9092)"
+            )
+    return ",".join(servers)
+
+
+def client_config(settings: Settings, *, client_id: str = "insightlite") -> dict[str, Any]:
+    """Connection settings shared by producers, consumers and admin clients.
+
+    Raises ConfigError when no broker is set or the security settings do not fit together.
+    """
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap_servers(settings),
+        "client.id": client_id,
+        "security.protocol": settings.kafka_security_protocol,
+    }
+    uses_sasl = settings.kafka_security_protocol.startswith("SASL_")
+    if uses_sasl:
+        missing = []
+        if not settings.kafka_sasl_mechanism:
+            missing.append("INSIGHTLITE_KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or -512)")
+        if not settings.kafka_sasl_username:
+            missing.append("INSIGHTLITE_KAFKA_SASL_USERNAME")
+        password = settings.kafka_sasl_password
+        if password is None or not password.get_secret_value():
+            missing.append("INSIGHTLITE_KAFKA_SASL_PASSWORD")
+        if missing:
+            raise ConfigError(
+                f"INSIGHTLITE_KAFKA_SECURITY_PROTOCOL is {settings.kafka_security_protocol}, "
+                "which needs " + ", ".join(missing)
+            )
+        assert password is not None
+        config["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        config["sasl.username"] = settings.kafka_sasl_username
+        config["sasl.password"] = password.get_secret_value()
+    elif settings.kafka_sasl_mechanism or settings.kafka_sasl_username:
+        # Credentials that would silently not be used point at a mistyped protocol.
+        raise ConfigError(
+            "INSIGHTLITE_KAFKA_SASL_MECHANISM/USERNAME are set but "
+            f"INSIGHTLITE_KAFKA_SECURITY_PROTOCOL is {settings.kafka_security_protocol}; "
+            "use SASL_SSL (or SASL_PLAINTEXT) to send them"
+        )
+    return config

@@ -1,0 +1,81 @@
+variable "bucket_name" {
+  description = "Name of the archive bucket (globally unique). The pipeline writes s3://<bucket>/<prefix>/events/... and .../dead_letter/..."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name)) && !can(regex("\\.\\.", var.bucket_name))
+    error_message = "bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, dashes)."
+  }
+}
+
+variable "prefix" {
+  description = "Key prefix of the archive inside the bucket (INSIGHTLITE_ARCHIVE_URL = s3://<bucket>/<prefix>). Empty for the bucket root."
+  type        = string
+  default     = "insightlite"
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$", var.prefix))
+    error_message = "prefix must be path segments of A-Za-z0-9._- without leading or trailing slashes."
+  }
+}
+
+variable "events_expiration_days" {
+  description = "Days an archived event file is kept: 13 months (395 days), the same as the ClickHouse TTL, so year-over-year comparisons work and nothing older survives."
+  type        = number
+  default     = 395
+
+  validation {
+    condition     = var.events_expiration_days >= 1 && var.events_expiration_days <= 3650
+    error_message = "events_expiration_days must be between 1 and 3650."
+  }
+}
+
+variable "dead_letter_expiration_days" {
+  description = "Days a dead-letter file is kept. Shorter than the events: dead letters only serve to diagnose and reprocess recent rejects."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.dead_letter_expiration_days >= 1 && var.dead_letter_expiration_days <= 395
+    error_message = "dead_letter_expiration_days must be between 1 and 395."
+  }
+}
+
+variable "exports_expiration_days" {
+  description = "Days a query API export (under exports/) is kept: exports are downloads, not records."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.exports_expiration_days >= 1 && var.exports_expiration_days <= 395
+    error_message = "exports_expiration_days must be between 1 and 395."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days an overwritten or deleted object version is kept (a replay overwrites archive files with the same names)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && var.noncurrent_version_expiration_days <= 365
+    error_message = "noncurrent_version_expiration_days must be between 1 and 365."
+  }
+}
+
+variable "access_log_expiration_days" {
+  description = "Days the server access logs of the archive bucket are kept in the log bucket."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_log_expiration_days >= 1
+    error_message = "access_log_expiration_days must be at least 1."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every AWS resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,70 @@
+"""Fixtures of the query API tests, loaded with ``pytest_plugins``.
+
+    pytest_plugins = ["tests.api.query_fixtures"]
+
+- ``pipeline_data`` (session): the real pipeline run once, in this process, over
+  20,000 generated events ending at ``NOW``, into a chdb directory of its own (with the
+  demo GeoIP database, so countries are filled). No client stays open afterwards: chdb
+  serves one directory per process at a time, and other tests open theirs.
+- ``clock`` (function): a ``FakeClock`` at ``NOW``, for the app and tokens.
+
+Helpers (``serve``, ``make_token``, ...) are in ``query_support``.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+
+from connectors.clickhouse import connect
+from insightlite.geo_demo import ensure_demo_mmdb
+from insightlite.heatmaps import busiest_page
+from insightlite.runner import InputSpec, run_pipeline
+from insightlite.settings import load_settings
+from tests.api.query_support import DAY, EVENTS, NOW, FakeClock, PipelineData
+
+
+@pytest.fixture(scope="session")
+def pipeline_data(tmp_path_factory: pytest.TempPathFactory) -> PipelineData:
+    data_dir: Path = tmp_path_factory.mktemp("query-api-data")
+    mmdb = ensure_demo_mmdb(data_dir / "geoip" / "demo-country.mmdb")
+    settings = load_settings(
+        data_dir=data_dir,
+        clickhouse_url=f"chdb:{data_dir / 'clickhouse'}",
+        archive_url=str(data_dir / "archive"),
+        geoip_db=str(mmdb),
+        ip_hash_secret="query-api-tests-ip-hash-secret",
+    )
+    summary = run_pipeline(settings, InputSpec("generate", events=EVENTS, seed=11), now=NOW)
+    gc.collect()  # every sink's client is closed; drop any stray reference too
+    client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
+    try:
+        sites = [
+            str(row[0])
+            for row in client.query(
+                f"SELECT DISTINCT site_id FROM {client.database}.sessions ORDER BY site_id"
+            ).rows
+        ]
+        busiest = busiest_page(client)
+        (session_count,) = client.query(
+            f"SELECT count() FROM {client.database}.sessions FINAL"
+        ).rows[0]
+    finally:
+        client.close()
+    assert busiest is not None and sites
+    return PipelineData(
+        settings=settings,
+        summary=summary,
+        sites=sites,
+        day=DAY,
+        busiest_site=busiest[0],
+        busiest_path=busiest[1],
+        session_count=int(session_count),
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW.timestamp())

@@ -1,0 +1,119 @@
+"""The query API's settings: defaults, environment variables, and errors naming them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from api.query.settings import TIERS, load_api_settings
+from insightlite.settings import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("INSIGHTLITE_"):
+            monkeypatch.delenv(name)
+
+
+def _public_pem(private: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> str:
+    return (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def test_defaults() -> None:
+    settings = load_api_settings()
+    assert settings.api_port == 8000
+    assert settings.api_host == "127.0.0.1"
+    assert settings.jwt_algorithms == ["HS256"]
+    assert settings.jwt_audience == "insightlite-api"
+    assert settings.jwt_issuer == "insightlite"
+    assert settings.redis_url == ""
+    assert settings.cache_ttl_seconds == 300
+    assert [settings.rate_limit_per_minute(tier) for tier in TIERS] == [
+        60,
+        600,
+        6000,
+    ]
+    assert settings.export_url("s3://bucket/insightlite") == "s3://bucket/insightlite/exports"
+    assert settings.export_url("/data/archive/") == "/data/archive/exports"
+
+
+def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSIGHTLITE_API_PORT", "9001")
+    monkeypatch.setenv("INSIGHTLITE_JWT_SECRET", "s" * 40)
+    monkeypatch.setenv("INSIGHTLITE_API_RATE_LIMIT_FREE", "5")
+    monkeypatch.setenv(
+        "INSIGHTLITE_WEBHOOK_URLS", "a.example=http://127.0.0.1:9/x, b.example=https://h/y"
+    )
+    monkeypatch.setenv("INSIGHTLITE_WEBHOOK_SECRET", "w" * 20)
+    monkeypatch.setenv("INSIGHTLITE_API_EXPORT_URL", "memory://exports")
+    settings = load_api_settings()
+    assert settings.api_port == 9001
+    assert settings.rate_limit_per_minute("free") == 5
+    assert settings.webhook_urls == {
+        "a.example": "http://127.0.0.1:9/x",
+        "b.example": "https://h/y",
+    }
+    assert settings.export_url("ignored") == "memory://exports"
+    # The pipeline's own variables in the same environment are not an error here.
+    monkeypatch.setenv("INSIGHTLITE_SINK_BATCH_ROWS", "10")
+    assert load_api_settings().api_port == 9001
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("INSIGHTLITE_API_PORT", "0", "INSIGHTLITE_API_PORT"),
+        ("INSIGHTLITE_JWT_ALGORITHMS", "none", "INSIGHTLITE_JWT_ALGORITHMS"),
+        ("INSIGHTLITE_JWT_ALGORITHMS", "HS256,RS256", "INSIGHTLITE_JWT_ALGORITHMS"),
+        ("INSIGHTLITE_JWT_SECRET", "short", "INSIGHTLITE_JWT_SECRET"),
+        ("INSIGHTLITE_REDIS_URL", "http://127.0.0.1", "INSIGHTLITE_REDIS_URL"),
+        ("INSIGHTLITE_WEBHOOK_URLS", "bad site=http://x", "INSIGHTLITE_WEBHOOK_URLS"),
+        ("INSIGHTLITE_WEBHOOK_URLS", "a.example=ftp://x", "INSIGHTLITE_WEBHOOK_URLS"),
+        ("INSIGHTLITE_CACHE_TTL_SECONDS", "-1", "INSIGHTLITE_CACHE_TTL_SECONDS"),
+        ("INSIGHTLITE_API_EXPORT_URL", "gs://bucket", "INSIGHTLITE_API_EXPORT_URL"),
+    ],
+)
+def test_errors_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as raised:
+        load_api_settings()
+    assert expected in str(raised.value)
+
+
+def test_webhooks_need_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSIGHTLITE_WEBHOOK_URLS", "a.example=http://127.0.0.1:9/x")
+    with pytest.raises(ConfigError, match="INSIGHTLITE_WEBHOOK_SECRET"):
+        load_api_settings()
+
+
+def test_asymmetric_algorithms_need_a_matching_public_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="INSIGHTLITE_JWT_PUBLIC_KEY"):
+        load_api_settings(jwt_algorithms="RS256")
+    ed_pem = _public_pem(ed25519.Ed25519PrivateKey.generate())
+    with pytest.raises(ConfigError, match=r"INSIGHTLITE_JWT_PUBLIC_KEY.*RSA"):
+        load_api_settings(jwt_algorithms="RS256", jwt_public_key=ed_pem)
+    # A path works as well as the PEM text, and the key is read once, at load time.
+    key_file = tmp_path / "public.pem"
+    key_file.write_text(ed_pem)
+    settings = load_api_settings(jwt_algorithms="EdDSA", jwt_public_key=str(key_file))
+    assert settings.jwt_public_key.startswith("-----BEGIN PUBLIC KEY-----")
+    with pytest.raises(ConfigError, match="INSIGHTLITE_JWT_PUBLIC_KEY"):
+        load_api_settings(jwt_algorithms="EdDSA", jwt_public_key=str(tmp_path / "missing.pem"))
+
+
+def test_secret_values_are_not_printed() -> None:
+    settings = load_api_settings(jwt_secret="p" * 40, webhook_secret="q" * 20)
+    assert "p" * 40 not in repr(settings)
+    assert "q" * 20 not in repr(settings)

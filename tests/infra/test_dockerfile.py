@@ -1,0 +1,180 @@
+"""The image: read from the Dockerfile (Docker itself does not run on the machines
+that run these tests), and its HEALTHCHECK command run for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from tests.infra.render import ROOT
+
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[str]:
+        return [args for kw, args in self.instructions if kw == keyword]
+
+
+def parse(text: str) -> list[Stage]:
+    """Dockerfile instructions by stage, continuation lines joined, comments dropped."""
+    logical: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.startswith("#") and current:
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        logical.append(current + stripped)
+        current = ""
+    stages: list[Stage] = []
+    for line in logical:
+        keyword, _, args = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            match = re.fullmatch(r"(\S+)(?:\s+AS\s+(\S+))?", args.strip(), re.I)
+            assert match, line
+            stages.append(Stage(base=match.group(1), name=match.group(2) or ""))
+        elif stages:
+            stages[-1].instructions.append((keyword, args.strip()))
+    return stages
+
+
+@pytest.fixture(scope="module")
+def stages() -> list[Stage]:
+    return parse(DOCKERFILE.read_text())
+
+
+def test_multi_stage_on_slim_python_311(stages: list[Stage]) -> None:
+    assert [stage.name for stage in stages] == ["builder", "runtime"]
+    for stage in stages:
+        assert re.fullmatch(r"python:3\.11-slim(-\w+)?(@sha256:[0-9a-f]{64})?", stage.base)
+
+
+def test_builder_installs_the_wheel_into_a_venv(stages: list[Stage]) -> None:
+    builder = stages[0]
+    runs = " ".join(builder.all("RUN"))
+    assert "python -m venv /opt/venv" in runs
+    assert re.search(r"pip wheel --no-deps --wheel-dir /wheels \.", runs)
+    assert "/opt/venv/bin/pip install /wheels/insightlite-" in runs
+    copied = " ".join(builder.all("COPY"))
+    for package in ("insightlite", "operators", "flows", "connectors", "api", "pyproject.toml"):
+        assert package in copied
+
+
+def test_runtime_copies_only_the_venv_and_runs_as_non_root(stages: list[Stage]) -> None:
+    runtime = stages[1]
+    copies = runtime.all("COPY")
+    assert copies == ["--from=builder /opt/venv /opt/venv"]
+    (user,) = runtime.all("USER")
+    uid = user.split(":")[0]
+    assert uid not in ("root", "0") and int(uid) >= 10000
+    runs = " ".join(runtime.all("RUN"))
+    assert "useradd" in runs and "--uid 10001" in runs
+    assert not re.search(r"apt-get install|gcc|build-essential", runs)
+    env = " ".join(runtime.all("ENV"))
+    assert "PATH=/opt/venv/bin:$PATH" in env
+
+
+def test_entrypoint_and_healthcheck(stages: list[Stage]) -> None:
+    runtime = stages[1]
+    (entrypoint,) = runtime.all("ENTRYPOINT")
+    assert json.loads(entrypoint) == ["insightlite"]
+    (healthcheck,) = runtime.all("HEALTHCHECK")
+    options, _, command = healthcheck.partition("CMD ")
+    assert "--interval=" in options and "--timeout=" in options
+    argv = json.loads(command)
+    assert argv[:2] == ["python", "-c"]
+    assert "/health" in argv[2]
+
+
+def test_dockerignore_keeps_the_context_small() -> None:
+    patterns = {
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for pattern in (
+        ".git",
+        ".venv",
+        "tests",
+        "insightlite-data",
+        "**/__pycache__",
+        "infra",
+        "*.tfstate",
+    ):
+        assert pattern in patterns, pattern
+    # What the builder copies must not be ignored.
+    for needed in ("pyproject.toml", "README.md", "insightlite", "api"):
+        assert needed not in patterns
+
+
+def healthcheck_command() -> str:
+    (stage,) = [s for s in parse(DOCKERFILE.read_text()) if s.name == "runtime"]
+    (healthcheck,) = stage.all("HEALTHCHECK")
+    return str(json.loads(healthcheck.partition("CMD ")[2])[2])
+
+
+class _Health(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def health_server() -> Iterator[int]:
+    server = HTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_healthcheck(port: str) -> int:
+    env = dict(os.environ, INSIGHTLITE_HEALTH_PORT=port)
+    return subprocess.run(
+        [sys.executable, "-c", healthcheck_command()],
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    ).returncode
+
+
+def test_healthcheck_passes_on_a_healthy_service(health_server: int) -> None:
+    assert run_healthcheck(str(health_server)) == 0
+
+
+def test_healthcheck_fails_when_nothing_answers() -> None:
+    assert run_healthcheck("9") != 0
+
+
+def test_healthcheck_ignores_one_off_commands() -> None:
+    # A job (schema apply, kafka init) serves nothing: port "0" means healthy.
+    assert run_healthcheck("0") == 0

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from operators.heatmap import (
+    DAY_MS,
+    GridConfig,
+    HeatCounts,
+    HeatmapWindows,
+    cell_key,
+    grid_x,
+    grid_y,
+    heatmap_table,
+)
+
+MIN = 60_000
+T0 = 20_000 * DAY_MS  # a UTC midnight
+
+
+@pytest.mark.parametrize(
+    ("x", "vw", "expected"),
+    [
+        (0, 1000, 0),
+        (9.99, 1000, 0),
+        (10, 1000, 1),
+        (999, 1000, 99),
+        (1000, 1000, 99),
+        (5000, 1000, 99),
+        (719, 1440, 49),
+        (720, 1440, 50),
+    ],
+)
+def test_grid_x_is_the_percent_of_the_viewport_width(x: float, vw: int, expected: int) -> None:
+    assert grid_x(x, vw) == expected
+
+
+@pytest.mark.parametrize(
+    ("y", "height", "row"),
+    [(0, 16, 0), (15.9, 16, 0), (16, 16, 1), (1000, 16, 62), (1000, 10, 100)],
+)
+def test_grid_y_is_the_row_of_cell_height(y: float, height: int, row: int) -> None:
+    assert grid_y(y, height) == row
+
+
+def counts(ts: int, n: int = 1, site: str = "s") -> HeatCounts:
+    return Counter({cell_key(site, "/", "desktop", ts, "click", 1, 2, MIN): n})
+
+
+def test_windows_close_after_their_end_plus_lateness() -> None:
+    windows = HeatmapWindows(GridConfig(window_ms=MIN, allowed_lateness_ms=MIN))
+    assert windows.add(counts(T0 + 1000)) == []
+    assert windows.add(counts(T0 + MIN + 1000)) == []  # window 0 ends at 1 min, + 1 min late
+    (closed,) = windows.add(counts(T0 + 2 * MIN + 1000))
+    assert (closed.start, closed.sequence, sum(closed.counts.values())) == (T0, 0, 1)
+    # A late event for the written window: one more partial row, a new sequence,
+    # written at once since its window has passed.
+    (late,) = windows.add(counts(T0 + 5000, 2))
+    assert (late.start, late.sequence, sum(late.counts.values())) == (T0, 1, 2)
+    later = windows.add(counts(T0 + 10 * MIN))
+    rest = windows.flush()
+    total = sum(sum(w.counts.values()) for w in [closed, late, *later, *rest])
+    assert total == 1 + 1 + 1 + 2 + 1
+    assert windows.open_windows == 0
+
+
+@given(st.lists(st.tuples(st.integers(0, 30 * MIN), st.integers(1, 5)), max_size=60))
+def test_every_count_is_written_exactly_once(points: list[tuple[int, int]]) -> None:
+    windows = HeatmapWindows(GridConfig(window_ms=MIN, allowed_lateness_ms=2 * MIN))
+    written: Counter[tuple[int, int]] = Counter()
+    for ts, n in points:
+        for window in windows.add(counts(T0 + ts, n)):
+            written[(window.start, window.sequence)] += 1
+            assert written[(window.start, window.sequence)] == 1  # names never repeat
+    windows.flush()
+    assert windows.open_windows == 0
+
+
+def test_heatmap_table_sums_over_windows_and_dates() -> None:
+    heat = counts(T0 + 1000, 2) + counts(T0 + 3 * MIN, 3) + counts(T0 - 1000, 1)
+    table = heatmap_table(heat, datetime(2026, 1, 1, tzinfo=UTC))
+    rows = table.to_pylist()
+    assert [(r["date_bucket"], r["interaction_count"]) for r in rows] == [
+        (date(2024, 10, 3), 1),
+        (date(2024, 10, 4), 5),
+    ]
+    assert rows[0]["grid_x"] == 1 and rows[0]["grid_y"] == 2
+    assert heatmap_table(Counter(), datetime(2026, 1, 1, tzinfo=UTC)).num_rows == 0
