@@ -127,6 +127,11 @@ def _init(settings: Settings) -> int:
     try:
         created = create_topics(settings, timeout=CLI_TIMEOUT_S)
         infos = describe_topics(settings, timeout=CLI_TIMEOUT_S)
+        deadline = time.monotonic() + CLI_TIMEOUT_S
+        # The broker lists a topic a moment after creating it.
+        while not all(info.exists for info in infos) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            infos = describe_topics(settings, timeout=CLI_TIMEOUT_S)
     except ConfigError as exc:
         return _fail(str(exc), 2)
     except KafkaTopicError as exc:

@@ -411,15 +411,20 @@ def _check_topic(producer: Any, topic: str, settings: Settings) -> None:
 
     # Without this, records for a missing topic (auto-creation is off) would only fail
     # after librdkafka's delivery timeout, minutes later.
-    try:
-        metadata = producer.list_topics(topic, timeout=10)
-    except KafkaException as exc:
-        raise LoadError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc.args[0]}"
-        ) from None
-    found = metadata.topics.get(topic)
-    if found is None or found.error is not None:
-        raise LoadError(f"topic {topic} does not exist: run `insightlite kafka init` first")
+    deadline = time.monotonic() + 3  # a topic just created is listed a moment later
+    while True:
+        try:
+            metadata = producer.list_topics(topic, timeout=10)
+        except KafkaException as exc:
+            raise LoadError(
+                f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc.args[0]}"
+            ) from None
+        found = metadata.topics.get(topic)
+        if found is not None and found.error is None and found.partitions:
+            return
+        if time.monotonic() >= deadline:
+            raise LoadError(f"topic {topic} does not exist: run `insightlite kafka init` first")
+        time.sleep(0.1)
 
 
 def live_raw_record(data: bytes, now_ms: int) -> tuple[bytes | None, bytes]:

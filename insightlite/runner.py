@@ -138,12 +138,13 @@ def batch_friendly_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def serve_metrics(settings: Settings, process_id: int = 0) -> None:
+def serve_metrics(settings: Settings, port_offset: int = 0) -> None:
     if settings.metrics_port:
         from prometheus_client import start_http_server
 
-        # Worker processes of one machine take consecutive ports.
-        port = settings.metrics_port + process_id
+        # Worker processes started together on one machine take consecutive
+        # ports; a process of a multi-machine cluster keeps the configured one.
+        port = settings.metrics_port + port_offset
         start_http_server(port, addr=settings.metrics_host)
         log.info("serving /metrics on %s:%d", settings.metrics_host, port)
 
@@ -194,12 +195,16 @@ def build_pipeline_flow(
     return flow
 
 
-def recovery_config(settings: Settings, partitions: int) -> RecoveryConfig | None:
-    """The recovery store, created on first use with `partitions` partitions."""
+def recovery_config(
+    settings: Settings, partitions: int, *, create: bool = True
+) -> RecoveryConfig | None:
+    """The recovery store, created on first use (by one process only) with
+    `INSIGHTLITE_RECOVERY_PARTITIONS` partitions, or one per process."""
     if not settings.recovery_dir:
         return None
     directory = Path(settings.recovery_dir)
-    if not directory.exists() or not any(directory.glob("part-*.sqlite3")):
+    partitions = settings.recovery_partitions or partitions
+    if create and (not directory.exists() or not any(directory.glob("part-*.sqlite3"))):
         directory.mkdir(parents=True, exist_ok=True)
         init_db_dir(directory, partitions)
         log.info("created a recovery store of %d partitions in %s", partitions, directory)
@@ -244,8 +249,9 @@ def run_pipeline(
     flow = build_pipeline_flow(
         settings, spec, now=now, totals=totals, on_batch=on_batch, process_count=count
     )
-    recovery = recovery_config(settings, count)
-    serve_metrics(settings, process_id or 0)
+    # In a multi-machine cluster only process 0 creates the store.
+    recovery = recovery_config(settings, count, create=not process_id)
+    serve_metrics(settings)
     started = time.perf_counter()
     with batch_friendly_gc():
         if addresses:

@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     )
     snapshot_seconds: float = Field(default=10.0, gt=0, le=3600)
     backup_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    recovery_partitions: int = Field(
+        default=0,
+        ge=0,
+        le=1024,
+        description="Partitions of a new recovery store; 0 means one per worker process. "
+        "Fixed once the store exists.",
+    )
 
     # --- Collector (POST /ingest) -------------------------------------------
     collector_host: str = "0.0.0.0"

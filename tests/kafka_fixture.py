@@ -9,10 +9,12 @@
   or restart it: tests that break a broker start their own ``LocalKafka``.
 - ``read_topic(bootstrap, topic, count)``: the first ``count`` records of a topic (all
   partitions, from the beginning, no consumer group), for assertions.
-- ``kafka_topics`` (function): a ``TopicFactory``; ``kafka_topics("a", "b", partitions=3)``
-  creates topics with unique names and returns them, ``kafka_topics.prefix()`` gives a
-  unique topic prefix (for ``INSIGHTLITE_KAFKA_TOPIC_PREFIX``); every topic made with
-  either is deleted when the test ends.
+- ``kafka_topics`` (function): a ``TopicFactory``.
+  ``kafka_topics("a", "b", partitions=3)`` creates topics with unique names and returns
+  them once the broker lists them. ``kafka_topics.prefix()`` gives a unique topic prefix
+  (for ``INSIGHTLITE_KAFKA_TOPIC_PREFIX`` and ``create_topics``);
+  ``kafka_topics.wait_listed(*names)`` waits until topics made that way are listed.
+  Every topic made with either is deleted when the test ends.
 
 Tests are skipped, with the reason, when no Java 17+ runtime is installed.
 """
@@ -126,7 +128,20 @@ class TopicFactory:
         for future in futures.values():
             future.result(timeout=_ADMIN_TIMEOUT_S)
         self._topics.extend(names)
+        self.wait_listed(*names)
         return names
+
+    def wait_listed(self, *names: str, timeout: float = _ADMIN_TIMEOUT_S) -> None:
+        """Wait until the broker lists the topics: it does a moment after creating them,
+        and a client asking in between is told the topic does not exist."""
+        deadline = time.monotonic() + timeout
+        while True:
+            listed = self.admin.list_topics(timeout=timeout).topics
+            if all(name in listed and listed[name].partitions for name in names):
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"the broker did not list {names} within {timeout} s")
+            time.sleep(0.05)
 
     def cleanup(self) -> None:
         names = set(self._topics)

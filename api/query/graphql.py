@@ -51,8 +51,8 @@ _CLIENT_CODES = frozenset({CODE_BAD_REQUEST, CODE_FORBIDDEN, CODE_UNAVAILABLE})
 # --- types (generated from the answer models) ------------------------------------------
 
 
-@pydantic_type(model=models.HeatmapCell, all_fields=True)
-class HeatmapCell:
+@pydantic_type(model=models.HeatmapCells, all_fields=True)
+class HeatmapCells:
     pass
 
 

@@ -141,10 +141,14 @@ class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class HeatmapCell(_Answer):
-    x: int = Field(description="Column: percent of the viewport width, 0..99.")
-    y: int = Field(description="Row: cell_height_px page pixels each, from the top.")
-    count: int
+class HeatmapCells(_Answer):
+    """The cells with a positive count, as three parallel lists (cell i is x[i], y[i],
+    count[i]), ordered top to bottom then left to right. Columnar because a busy page
+    has tens of thousands of cells: a third of the size of one object per cell."""
+
+    x: list[int] = Field(description="Columns: percent of the viewport width, 0..99.")
+    y: list[int] = Field(description="Rows: cell_height_px page pixels each, from the top.")
+    count: list[int]
 
 
 class HeatmapAnswer(_Answer):
@@ -157,7 +161,7 @@ class HeatmapAnswer(_Answer):
     cell_height_px: int
     columns: int
     total: int
-    cells: list[HeatmapCell]
+    cells: HeatmapCells
 
 
 class ScrollDepthPoint(_Answer):

@@ -107,15 +107,7 @@ def create_topics(
     admin = admin or _admin(settings)
     wanted = topic_names(settings)
     existing = _existing_partitions(admin, settings, timeout)
-    for name in wanted:
-        count = existing.get(name)
-        if count is not None and count != settings.kafka_partitions:
-            log.warning(
-                "topic %s has %d partitions, INSIGHTLITE_KAFKA_PARTITIONS is %d: left unchanged",
-                name,
-                count,
-                settings.kafka_partitions,
-            )
+    _warn_partition_mismatch(existing, wanted, settings)
     missing = [name for name in wanted if name not in existing]
     if not missing:
         return []
@@ -129,6 +121,7 @@ def create_topics(
         request_timeout=timeout,
     )
     created: list[str] = []
+    already: list[str] = []
     failures: list[str] = []
     for name, future in futures.items():
         try:
@@ -136,12 +129,17 @@ def create_topics(
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
             if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
-                continue  # created meanwhile by another process: that is the goal
+                # Made meanwhile by another process, or so recently that the broker's
+                # metadata did not list it yet: it exists, which is the goal.
+                already.append(name)
+                continue
             failures.append(f"{name}: {_explain(error, settings)}")
         else:
             created.append(name)
     if failures:
         raise KafkaTopicError("cannot create Kafka topics:\n  " + "\n  ".join(failures))
+    if already:
+        _warn_partition_mismatch(_existing_partitions(admin, settings, timeout), already, settings)
     for name in created:
         log.info(
             "created topic %s (%d partitions, replication %d, retention %.0f h)",
@@ -151,6 +149,20 @@ def create_topics(
             settings.kafka_retention_hours,
         )
     return [name for name in missing if name in created]
+
+
+def _warn_partition_mismatch(
+    existing: dict[str, int], names: list[str], settings: Settings
+) -> None:
+    for name in names:
+        count = existing.get(name)
+        if count is not None and count != settings.kafka_partitions:
+            log.warning(
+                "topic %s has %d partitions, INSIGHTLITE_KAFKA_PARTITIONS is %d: left unchanged",
+                name,
+                count,
+                settings.kafka_partitions,
+            )
 
 
 def _explain(error: object, settings: Settings) -> str:

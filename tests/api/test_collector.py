@@ -124,6 +124,7 @@ def make_collector(kafka_broker: LocalKafka, kafka_topics: TopicFactory) -> Iter
         raw = topic_name(settings, RAW_EVENTS)
         if settings.kafka_bootstrap_servers == kafka_broker.bootstrap_servers:
             kafka_topics.admin.create_topics([NewTopic(raw, 2, 1)])[raw].result(timeout=30)
+            kafka_topics.wait_listed(raw)
         clock = FakeClock()
         app = create_app(
             settings,
@@ -597,6 +598,7 @@ def test_load_source_to_kafka(kafka_broker: LocalKafka, kafka_topics: TopicFacto
         kafka_partitions=2,
     )
     create_topics(settings)
+    kafka_topics.wait_listed(topic_name(settings, RAW_EVENTS))
     records = list(generate_records(300, seed=4, now_ms=RECEIVED_AT))
     live_now = RECEIVED_AT + 60_000
     summary = produce_to_kafka(records, settings, now_ms=lambda: live_now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from connectors.kafka.config import client_config
 from connectors.kafka.topics import (
     TOPIC_BASES,
     KafkaTopicError,
+    TopicInfo,
     create_topics,
     describe_topics,
     topic_name,
@@ -27,6 +29,16 @@ from tests.kafka_fixture import TopicFactory
 
 def _settings(**overrides: Any) -> Settings:
     return load_settings(**overrides)
+
+
+def _described(settings: Settings) -> list[TopicInfo]:
+    """describe_topics once the broker lists every topic (it does a moment after creation)."""
+    deadline = time.monotonic() + 10
+    while True:
+        infos = describe_topics(settings)
+        if all(info.exists for info in infos) or time.monotonic() > deadline:
+            return infos
+        time.sleep(0.05)
 
 
 def test_topic_names_carry_the_prefix() -> None:
@@ -47,7 +59,7 @@ def test_create_topics_is_idempotent(kafka_broker: LocalKafka, kafka_topics: Top
     )
     assert create_topics(settings) == topic_names(settings)
     assert create_topics(settings) == []  # second run: nothing to do, no error
-    infos = describe_topics(settings)
+    infos = _described(settings)
     assert [info.name for info in infos] == topic_names(settings)
     for info in infos:
         assert info.exists
@@ -65,6 +77,10 @@ def test_existing_topic_with_other_partitions_is_reported_not_changed(
     )
     raw = topic_name(settings, "raw_events")
     kafka_topics.admin.create_topics([NewTopic(raw, 1, 1)])[raw].result(timeout=30)
+    deadline = time.monotonic() + 10
+    while raw not in kafka_topics.admin.list_topics(timeout=10).topics:
+        assert time.monotonic() < deadline  # the broker lists a new topic a moment later
+        time.sleep(0.05)
     with caplog.at_level(logging.WARNING, logger="insightlite.kafka"):
         created = create_topics(settings)
     assert raw not in created and len(created) == 3
@@ -72,7 +88,7 @@ def test_existing_topic_with_other_partitions_is_reported_not_changed(
         raw in record.getMessage() and "1 partitions" in record.getMessage()
         for record in caplog.records
     )
-    partitions = {info.name: info.partitions for info in describe_topics(settings)}
+    partitions = {info.name: info.partitions for info in _described(settings)}
     assert partitions[raw] == 1
     assert partitions[topic_name(settings, "dead_letter")] == 4
 

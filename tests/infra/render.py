@@ -100,7 +100,9 @@ def example_variables() -> dict[str, Any]:
                 "INSIGHTLITE_JWT_ALGORITHMS": "RS256",
                 "INSIGHTLITE_JWT_AUDIENCE": "insightlite-api",
                 "INSIGHTLITE_JWT_ISSUER": "https://id.example.com/",
-                "INSIGHTLITE_JWT_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n",
+                "INSIGHTLITE_JWT_PUBLIC_KEY": (
+                    "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"
+                ),
                 "INSIGHTLITE_REDIS_URL": "",
             }
         ),

@@ -398,7 +398,7 @@ def load_peers() -> Any:
 class _StatefulSetAPI(BaseHTTPRequestHandler):
     replicas = 3
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+    def do_GET(self) -> None:
         if self.path != "/apis/apps/v1/namespaces/insightlite/statefulsets/insightlite-worker":
             self.send_error(404)
             return
