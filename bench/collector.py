@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,6 +178,7 @@ def main() -> int:
             "saturated": saturated.as_dict(),
             "events_accepted": accepted,
             "records_on_raw_events": on_topic,
+            "malformed_not_sent": unsendable.count,
             "cpu_cores": os.cpu_count(),
         }
         if args.json:
@@ -196,6 +198,10 @@ def main() -> int:
                 collector.kill()
         if broker is not None:
             broker.stop()
+        if sys.exc_info()[0] is None:
+            shutil.rmtree(log_dir, ignore_errors=True)
+        else:
+            print(f"collector log kept in {log_dir}", file=sys.stderr)
 
 
 if __name__ == "__main__":

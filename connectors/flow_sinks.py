@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+import pyarrow as pa
 from bytewax.outputs import (
     DynamicSink,
     FixedPartitionedSink,
@@ -24,7 +25,14 @@ from bytewax.outputs import (
 from connectors.archive import ArchiveWriter
 from connectors.clickhouse import ClickHouseClient, ClickHouseUnavailable, connect
 from connectors.retry import retry_forever
-from insightlite.metrics import SINK_BATCH_ROWS, SINK_RETRIES, SINK_ROWS, SINK_SECONDS, RunTotals
+from insightlite.metrics import (
+    END_TO_END,
+    SINK_BATCH_ROWS,
+    SINK_RETRIES,
+    SINK_ROWS,
+    SINK_SECONDS,
+    RunTotals,
+)
 from operators.batching import Chunk
 
 OutputItem = tuple[str, Chunk]
@@ -77,6 +85,23 @@ class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
                 on_retry=SINK_RETRIES.labels(self._label).inc,
             )
             _record(self._label, chunk.row_count, started, self._totals)
+            if self._table == "events":
+                self._record_latency(chunk)
+
+    def _record_latency(self, chunk: Chunk) -> None:
+        """How long after the collector received them these rows became queryable."""
+        table = chunk.rows
+        if not isinstance(table, pa.Table) or "received_at" not in table.column_names:
+            return
+        now_ms = int(time.time() * 1000)
+        received = table.column("received_at").cast(pa.int64())
+        # A sample of each insert, not every row: enough for p50 and p99.
+        step = max(1, table.num_rows // 200)
+        samples = [now_ms - value for value in received.to_pylist()[::step]]
+        for sample in samples:
+            END_TO_END.observe(sample / 1000)
+        if self._totals is not None:
+            self._totals.add_latencies(samples)
 
     def snapshot(self) -> None:
         return None

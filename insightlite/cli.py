@@ -12,7 +12,10 @@ from typing import Any
 
 import orjson
 
+from insightlite.collector_cli import add_collector_parser, cmd_collector
 from insightlite.heatmap_cli import add_heatmap_parser, cmd_heatmap
+from insightlite.kafka_cli import add_kafka_parser, cmd_kafka
+from insightlite.load_cli import add_load_options, run_generate_to, wants_load_source
 from insightlite.logs import configure_logging
 from insightlite.settings import ConfigError, Settings, load_settings
 
@@ -53,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True, help="output file ('-' for standard output)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--now", help="ISO time the traffic ends at (default: now, UTC)")
+    add_load_options(gen)
 
     run = sub.add_parser("run", help="run the pipeline until the input ends")
     run.add_argument("--input", required=True, help="generate:N, file:PATH or kafka")
@@ -97,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = schema_sub.add_parser("status", help="list applied and pending migrations")
     _common(status)
     add_heatmap_parser(sub)
+    add_kafka_parser(sub)
+    add_collector_parser(sub)
     return parser
 
 
@@ -111,6 +117,13 @@ def _parse_now(value: str | None) -> datetime:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from insightlite.generator import generate_records, write_jsonl
+
+    if wants_load_source(args):
+        settings = _settings(args)
+        configure_logging(settings.log_level, settings.log_format)
+        return run_generate_to(args, settings)
+    if not args.out:
+        raise ConfigError("give --out FILE, --to-collector URL or --to-kafka")
 
     now_ms = int(_parse_now(args.now).timestamp() * 1000)
     if args.events < 0:
@@ -212,6 +225,8 @@ COMMANDS = {
     "query": cmd_query,
     "schema": cmd_schema,
     "heatmap": cmd_heatmap,
+    "kafka": cmd_kafka,
+    "collector": cmd_collector,
 }
 
 

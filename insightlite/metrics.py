@@ -36,6 +36,13 @@ SINK_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
 )
 SINK_RETRIES = PromCounter("insightlite_sink_retries", "Sink writes retried", ["sink"])
+END_TO_END = Histogram(
+    "insightlite_end_to_end_seconds",
+    "From the collector's received_at to the event's row being queryable in ClickHouse",
+    buckets=(0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300),
+)
+# Latency samples kept for a run's summary: a bounded reservoir.
+LATENCY_SAMPLES = 100_000
 
 
 @dataclass
@@ -49,7 +56,25 @@ class RunTotals:
     rejected: Counter[str] = field(default_factory=Counter)
     filtered: Counter[str] = field(default_factory=Counter)
     rows_written: Counter[str] = field(default_factory=Counter)
+    latency_ms: list[int] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_latencies(self, samples: list[int]) -> None:
+        with self._lock:
+            room = LATENCY_SAMPLES - len(self.latency_ms)
+            self.latency_ms.extend(samples[: max(room, 0)])
+
+    def latency_summary(self) -> dict[str, int] | None:
+        with self._lock:
+            samples = sorted(self.latency_ms)
+        if not samples:
+            return None
+        return {
+            "p50": samples[len(samples) // 2],
+            "p99": samples[min(len(samples) - 1, len(samples) * 99 // 100)],
+            "max": samples[-1],
+            "samples": len(samples),
+        }
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -74,3 +99,4 @@ class RunTotals:
             self.rejected.update(other["rejected"])
             self.filtered.update(other["filtered"])
             self.rows_written.update(other["rows_written"])
+            self.latency_ms.extend(other.get("latency_samples_ms", []))

@@ -220,6 +220,10 @@ def existing_recovery_config(directory: str, backup_seconds: float) -> RecoveryC
 
 def _summary(totals: RunTotals, seconds: float) -> dict[str, Any]:
     summary = totals.as_dict()
+    latency = totals.latency_summary()
+    if latency is not None:
+        # Meaningful for live input (Kafka): collector receipt to queryable row.
+        summary["end_to_end_ms"] = latency
     summary["seconds"] = round(seconds, 3)
     summary["events_per_second"] = round(summary["events_in"] / seconds) if seconds > 0 else 0
     return summary
@@ -319,6 +323,8 @@ def worker_process_flow(
 
     def write_summary() -> None:
         path = Path(summary_dir) / f"process-{process_id}.json"
-        path.write_bytes(orjson.dumps(totals.as_dict()))
+        path.write_bytes(
+            orjson.dumps({**totals.as_dict(), "latency_samples_ms": totals.latency_ms})
+        )
 
     return flow, write_summary

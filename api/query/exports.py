@@ -201,6 +201,11 @@ class ExportManager:
         else:
             state.state = "done"
         state.finished_at = self._now()
+        url = self._webhook_urls.get(state.site)
+        if url is not None and self._webhook_sender is not None:
+            # Part of the final state, so a client polling for "done" knows a notice
+            # is still on its way.
+            state.webhook = WebhookDelivery(url=shown_url(url), state="pending")
         self._save(state)
         if self._on_finished is not None:
             self._on_finished(state.kind, state.state)
@@ -242,8 +247,6 @@ class ExportManager:
             "export": state.model_dump(mode="json", exclude={"webhook"}),
         }
         body = orjson.dumps(notice)
-        state.webhook = WebhookDelivery(url=shown_url(url), state="pending")
-        self._save(state)
 
         def progress(delivery: WebhookDelivery) -> None:
             state.webhook = delivery.model_copy(update={"url": shown_url(url)}, deep=True)

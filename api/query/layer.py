@@ -48,6 +48,7 @@ from pydantic import BaseModel
 
 from api.query.cache import Codec, ResponseCache, cache_key
 from api.query.models import (
+    Answer,
     Breakdown,
     BreakdownQuery,
     BreakdownRow,
@@ -82,7 +83,7 @@ from insightlite.heatmaps import (
 )
 
 Clock = Callable[[], float]
-M = TypeVar("M", bound=BaseModel)
+A = TypeVar("A", bound=Answer)
 R = TypeVar("R")
 
 DEFAULT_RANGE_DAYS: Final = 30
@@ -369,8 +370,8 @@ def _bounce_rate(sessions: int, bounces: int) -> float:
     return round(bounces / sessions, 4) if sessions else 0.0
 
 
-def _model_codec(model: type[M]) -> Codec[M]:
-    return Codec(lambda value: value.model_dump_json().encode(), model.model_validate_json)
+def _model_codec(model: type[A]) -> Codec[A]:
+    return Codec(lambda value: value.json_bytes(), model.model_validate_json)
 
 
 _BYTES_CODEC: Codec[bytes] = Codec(lambda value: value, lambda data: data)
@@ -427,9 +428,9 @@ class QueryLayer:
         site: str,
         kind: str,
         params: Mapping[str, Any],
-        work: Callable[[ClickHouseClient], M],
-        model: type[M],
-    ) -> M:
+        work: Callable[[ClickHouseClient], A],
+        model: type[A],
+    ) -> A:
         key = cache_key(site, kind, params)
         return await self._cache.get_or_compute(
             key, kind, lambda: self._run(work), _model_codec(model)

@@ -12,7 +12,14 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+)
 
 MAX_PATH_CHARS = 1024
 MAX_CURSOR_CHARS = 256
@@ -137,11 +144,21 @@ class SessionEventsQuery(BaseModel):
 # --- answers ---------------------------------------------------------------------------
 
 
-class _Answer(BaseModel):
+class Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    # The answer's JSON, made once: a cached answer is served many times, and a busy
+    # heatmap takes milliseconds to serialise.
+    _json: bytes | None = PrivateAttr(default=None)
 
-class HeatmapCells(_Answer):
+    def json_bytes(self) -> bytes:
+        """The answer as JSON (computed on first use, then kept with the answer)."""
+        if self._json is None:
+            self._json = self.model_dump_json().encode()
+        return self._json
+
+
+class HeatmapCells(Answer):
     """The cells with a positive count, as three parallel lists (cell i is x[i], y[i],
     count[i]), ordered top to bottom then left to right. Columnar because a busy page
     has tens of thousands of cells: a third of the size of one object per cell."""
@@ -151,7 +168,7 @@ class HeatmapCells(_Answer):
     count: list[int]
 
 
-class HeatmapAnswer(_Answer):
+class HeatmapAnswer(Answer):
     site: str
     path: str
     type: str
@@ -164,14 +181,14 @@ class HeatmapAnswer(_Answer):
     cells: HeatmapCells
 
 
-class ScrollDepthPoint(_Answer):
+class ScrollDepthPoint(Answer):
     row: int
     depth_px: int
     views_reaching: int
     share: float = Field(description="Share of page views whose viewport reached this row.")
 
 
-class ScrollDepthAnswer(_Answer):
+class ScrollDepthAnswer(Answer):
     site: str
     path: str
     device: str | None
@@ -182,7 +199,7 @@ class ScrollDepthAnswer(_Answer):
     points: list[ScrollDepthPoint]
 
 
-class Session(_Answer):
+class Session(Answer):
     id: str
     start_time: datetime
     end_time: datetime
@@ -199,7 +216,7 @@ class Session(_Answer):
     error_count: int
 
 
-class SessionsPage(_Answer):
+class SessionsPage(Answer):
     date_from: date
     date_to: date
     sessions: list[Session]
@@ -208,7 +225,7 @@ class SessionsPage(_Answer):
     )
 
 
-class SessionEvent(_Answer):
+class SessionEvent(Answer):
     id: str
     timestamp: datetime
     type: str
@@ -222,13 +239,13 @@ class SessionEvent(_Answer):
     data: dict[str, Any] = Field(description="The event's kept optional fields (masked).")
 
 
-class SessionDetail(_Answer):
+class SessionDetail(Answer):
     session: Session
     events: list[SessionEvent]
     events_truncated: bool
 
 
-class StatsSummary(_Answer):
+class StatsSummary(Answer):
     date_from: date
     date_to: date
     pageviews: int
@@ -238,7 +255,7 @@ class StatsSummary(_Answer):
     avg_duration_seconds: float
 
 
-class StatsPoint(_Answer):
+class StatsPoint(Answer):
     start: datetime
     pageviews: int
     sessions: int
@@ -247,14 +264,14 @@ class StatsPoint(_Answer):
     avg_duration_seconds: float
 
 
-class Timeseries(_Answer):
+class Timeseries(Answer):
     interval: str
     date_from: date
     date_to: date
     points: list[StatsPoint]
 
 
-class BreakdownRow(_Answer):
+class BreakdownRow(Answer):
     value: str = Field(description="The page path, device class or country code ('' = unknown).")
     pageviews: int
     visitors: int
@@ -263,14 +280,14 @@ class BreakdownRow(_Answer):
     avg_duration_seconds: float
 
 
-class Breakdown(_Answer):
+class Breakdown(Answer):
     by: str
     date_from: date
     date_to: date
     rows: list[BreakdownRow]
 
 
-class ErrorGroup(_Answer):
+class ErrorGroup(Answer):
     error_class: str
     message: str
     occurrences: int
@@ -280,7 +297,7 @@ class ErrorGroup(_Answer):
     example_path: str
 
 
-class ErrorsAnswer(_Answer):
+class ErrorsAnswer(Answer):
     date_from: date
     date_to: date
     groups: list[ErrorGroup]

@@ -25,6 +25,7 @@ from api.query.auth import (
 from api.query.deps import SitePath, permitted, services
 from api.query.exports import ExportNotFound
 from api.query.models import (
+    Answer,
     Breakdown,
     BreakdownQuery,
     ErrorBody,
@@ -64,10 +65,9 @@ StatsReader = Annotated[Principal, Depends(permitted(PERMISSION_STATS))]
 Exporter = Annotated[Principal, Depends(permitted(PERMISSION_EXPORT))]
 
 
-def _json(answer: BaseModel, status_code: int = 200) -> Response:
-    return Response(
-        answer.model_dump_json(), status_code=status_code, media_type="application/json"
-    )
+def _json(answer: Answer | BaseModel, status_code: int = 200) -> Response:
+    body = answer.json_bytes() if isinstance(answer, Answer) else answer.model_dump_json()
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 def _not_found(message: str) -> JSONResponse:

@@ -10,7 +10,9 @@ and become dead letters; nothing on the error stream is dropped unseen.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bytewax.connectors.kafka import KafkaError, KafkaSource, KafkaSourceMessage
 from bytewax.inputs import StatefulSourcePartition
@@ -20,16 +22,19 @@ from operators.model import RawBatch
 # Poll again this soon when a partition had nothing: a busy loop would burn
 # the worker's core while idle.
 IDLE_BACKOFF = timedelta(milliseconds=50)
+# Longest time spent gathering one batch from a partition.
+GATHER_SECONDS = 0.2
 
 
 class _RawBatchPartition(StatefulSourcePartition[RawBatch, int | None]):
-    def __init__(self, inner: StatefulSourcePartition, source: str) -> None:
+    def __init__(self, inner: StatefulSourcePartition, source: str, batch_size: int) -> None:
         self._inner = inner
         self._source = source
+        self._batch_size = batch_size
         self._next_awake: datetime | None = None
 
     def next_batch(self) -> list[RawBatch]:
-        messages = self._inner.next_batch()
+        messages = self._read()
         if not messages:
             self._next_awake = datetime.now(UTC) + IDLE_BACKOFF
             return []
@@ -50,6 +55,24 @@ class _RawBatchPartition(StatefulSourcePartition[RawBatch, int | None]):
         first = offsets[0] if offsets else (errors[0][0] if errors else 0)
         return [RawBatch(self._source, first, records, offsets, errors or None)]
 
+    def _read(self) -> list[Any]:
+        """Consume until a full batch or a short time budget: one consume call
+        often returns a handful of records, and a batch of a handful costs
+        every step its per-batch overhead."""
+        messages: list[Any] = []
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(messages) < self._batch_size:
+            try:
+                more = self._inner.next_batch()
+            except StopIteration:
+                if messages:
+                    return messages  # the end comes with the next call
+                raise
+            messages += more
+            if not more or time.monotonic() >= deadline:
+                break
+        return messages
+
     def next_awake(self) -> datetime | None:
         return self._next_awake
 
@@ -69,4 +92,4 @@ class RawEventsSource(KafkaSource):
     ) -> _RawBatchPartition:
         inner = super().build_part(step_id, for_part, resume_state)
         partition, topic = for_part.split("-", 1)
-        return _RawBatchPartition(inner, f"{topic}.p{int(partition):03d}")
+        return _RawBatchPartition(inner, f"{topic}.p{int(partition):03d}", self._batch_size)

@@ -213,7 +213,8 @@ def test_stats_match_direct_queries(api: Any, pipeline_data: PipelineData) -> No
         visitors = scalar(
             client,
             "SELECT sum(v) FROM (SELECT uniqExact(ip_hash) AS v FROM {db}.events FINAL "
-            "WHERE site_id = {s:String} GROUP BY toDate(timestamp))",
+            "WHERE site_id = {s:String} AND event_type = 'pageview' "
+            "GROUP BY toDate(timestamp))",
             params,
         )
         sessions, bounces, duration = client.query(

@@ -84,9 +84,24 @@ def test_sigkill_three_times_loses_nothing_and_counts_nothing_twice(
     kills = 0
     for _ in range(3):
         worker = subprocess.Popen(
-            [sys.executable, "-m", "insightlite.cli", "run", "--input", "kafka", "--stop-at-end",
-             "--data-dir", str(crashed), "--recovery-dir", str(recovery), "--json"],
-            cwd=ROOT, env=env_crash, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "insightlite.cli",
+                "run",
+                "--input",
+                "kafka",
+                "--stop-at-end",
+                "--data-dir",
+                str(crashed),
+                "--recovery-dir",
+                str(recovery),
+                "--json",
+            ],
+            cwd=ROOT,
+            env=env_crash,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         time.sleep(rng.uniform(2.0, 5.0))
         if worker.poll() is None:

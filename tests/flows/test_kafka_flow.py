@@ -33,8 +33,15 @@ def produce_raw(bootstrap: str, topic: str, records: list[bytes]) -> None:
 
 def run_kafka(data_dir: Path, env: dict[str, str], *extra: str) -> dict[str, Any]:
     result = insightlite(
-        "run", "--input", "kafka", "--stop-at-end", "--data-dir", str(data_dir), "--json",
-        *extra, env=env,
+        "run",
+        "--input",
+        "kafka",
+        "--stop-at-end",
+        "--data-dir",
+        str(data_dir),
+        "--json",
+        *extra,
+        env=env,
     )
     summary: dict[str, Any] = orjson.loads(result.stdout.strip().splitlines()[-1])
     return summary
