@@ -35,6 +35,9 @@ SINK_SECONDS = Histogram(
     ["sink"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
 )
+SOURCE_ERRORS = PromCounter(
+    "insightlite_source_errors", "Input errors not tied to a record, by kind", ["kind"]
+)
 SINK_RETRIES = PromCounter("insightlite_sink_retries", "Sink writes retried", ["sink"])
 END_TO_END = Histogram(
     "insightlite_end_to_end_seconds",

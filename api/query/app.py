@@ -256,7 +256,7 @@ def create_app(
         finally:
             services.limiter = in_memory_limiter
             cache.use_redis(None)
-            exports.close(wait=False)
+            exports.close()
             pool.close()
             if redis is not None:
                 await redis.aclose()

@@ -10,7 +10,8 @@ through fsspec, reusing the archive's destinations (a local path, ``s3://``, ...
 ``state.json`` is the export's state (queued, running, done with files and row counts,
 failed with a reason, and the webhook deliveries). It lives next to the files rather
 than in the process, so any API worker or replica can answer ``GET .../exports/{id}``.
-An export whose process dies stays ``running``; submit it again.
+Stopping the API finishes the running export and marks queued ones failed; an export
+whose process is killed stays ``running``: submit it again.
 
 Exports leave out ``ip_hash`` and ``user_agent_hash``: they are pseudonyms meant for
 counting inside InsightLite, not for joining a visitor's events elsewhere.
@@ -24,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -130,6 +131,8 @@ class ExportManager:
         # of the interactive API must not wait behind several of them.
         self._executor: ThreadPoolExecutor | None = None
         self._state_lock = threading.Lock()
+        # Submitted exports not finished yet, to mark those a shutdown cancels.
+        self._pending: dict[str, tuple[Future[None], ExportState]] = {}
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), tz=UTC)
@@ -168,7 +171,10 @@ class ExportManager:
                 self._executor = ThreadPoolExecutor(
                     max_workers=1, thread_name_prefix="insightlite-export"
                 )
-            self._executor.submit(self._run, state.model_copy(deep=True))
+            work = state.model_copy(deep=True)
+            future = self._executor.submit(self._run, work)
+            self._pending[state.id] = (future, work)
+            future.add_done_callback(lambda _: self._pending.pop(state.id, None))
         return state
 
     def get(self, site: str, export_id: str) -> ExportState:
@@ -179,13 +185,24 @@ class ExportManager:
             raise ExportNotFound(export_id) from None
         return ExportState.model_validate_json(data)
 
-    def close(self, *, wait: bool = False) -> None:
-        """Stop the background thread: with ``wait``, after the queued exports ran;
-        without, queued ones are dropped (they stay ``queued``) and a running one ends."""
+    def close(self) -> None:
+        """Stop the background thread after the running export (if any) finishes.
+
+        Exports still queued are not started: they are marked failed ("submit it
+        again"), so no client polls a queued export forever.
+        """
         with self._state_lock:
             executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=wait, cancel_futures=not wait)
+            pending = list(self._pending.values())
+        if executor is None:
+            return
+        executor.shutdown(wait=True, cancel_futures=True)
+        for future, state in pending:
+            if future.cancelled():
+                state.state = "failed"
+                state.error = "the API stopped before the export started; submit it again"
+                state.finished_at = self._now()
+                self._save(state)
 
     def _run(self, state: ExportState) -> None:
         state.state = "running"

