@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from insightlite.api_cli import add_api_parsers, cmd_api, cmd_token
 from insightlite.collector_cli import add_collector_parser, cmd_collector
 from insightlite.heatmap_cli import add_heatmap_parser, cmd_heatmap
 from insightlite.kafka_cli import add_kafka_parser, cmd_kafka
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate traffic and run it all embedded")
     demo.add_argument("--events", type=int, default=200_000)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--serve", action="store_true", help="then serve the query API over the demo's data"
+    )
     _common(demo)
 
     query = sub.add_parser("query", help="run a read-only SQL query and print a table")
@@ -103,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_heatmap_parser(sub)
     add_kafka_parser(sub)
     add_collector_parser(sub)
+    add_api_parsers(sub)
     return parser
 
 
@@ -184,7 +189,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
-    return run_demo(settings, events=args.events, seed=args.seed)
+    return run_demo(settings, events=args.events, seed=args.seed, serve=args.serve)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -227,6 +232,8 @@ COMMANDS = {
     "heatmap": cmd_heatmap,
     "kafka": cmd_kafka,
     "collector": cmd_collector,
+    "api": cmd_api,
+    "token": cmd_token,
 }
 
 

@@ -74,7 +74,7 @@ def _reset(settings: Settings, console: Console) -> None:
             console.print(f"[dim]removed the previous demo's {name} data ({path})[/dim]")
 
 
-def run_demo(settings: Settings, *, events: int, seed: int) -> int:
+def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False) -> int:
     console = Console()
     data_dir = Path(settings.data_dir)
     uses_embedded = not settings.clickhouse_url
@@ -133,4 +133,9 @@ def run_demo(settings: Settings, *, events: int, seed: int) -> int:
         f"  jq -c '{{stage, reasons}}' {archive}/dead_letter/*/*/*/*.jsonl | head\n",
         soft_wrap=True,
     )
+    if serve:
+        from insightlite.api_cli import serve_demo
+
+        client.close()  # the API opens the embedded engine in this same process
+        serve_demo(settings, console)
     return 0

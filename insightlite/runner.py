@@ -25,13 +25,14 @@ from bytewax.inputs import Source
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
-from connectors.clickhouse import apply_migrations, connect
+from connectors.clickhouse import ClickHouseUnavailable, apply_migrations, connect
 from connectors.flow_sinks import (
     ArchiveSink,
     clickhouse_sink,
     close_deferred_clients,
     is_embedded,
 )
+from connectors.retry import retry_forever
 from connectors.sources import GeneratorSource, JsonLinesSource
 from flows.cluster import run_local_cluster
 from flows.kafka_outputs import KafkaOutputs, kafka_outputs
@@ -111,12 +112,17 @@ def _starting_offset(settings: Settings) -> int:
 
 
 def apply_schema(settings: Settings) -> list[str]:
-    client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
-    try:
-        return apply_migrations(client)
-    finally:
-        # The embedded engine locks its directory: let go of it for the flow.
-        client.close()
+    """Apply pending migrations, waiting for ClickHouse when it is not up yet."""
+
+    def attempt() -> list[str]:
+        client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
+        try:
+            return apply_migrations(client)
+        finally:
+            # The embedded engine locks its directory: let go of it for the flow.
+            client.close()
+
+    return retry_forever(attempt, retryable=(ClickHouseUnavailable,), what="schema migrations")
 
 
 @contextlib.contextmanager
@@ -242,9 +248,10 @@ def run_pipeline(
     """Run the flow until the input ends; return the summary (of all local processes)."""
     now = now or datetime.now(UTC)
     build_source(spec, settings, now)  # checks the input before anything starts
-    applied = apply_schema(settings)
-    if applied:
-        log.info("applied schema migrations: %s", ", ".join(applied))
+    if not process_id:  # in a multi-machine cluster, process 0 migrates
+        applied = apply_schema(settings)
+        if applied:
+            log.info("applied schema migrations: %s", ", ".join(applied))
     epoch = timedelta(seconds=settings.snapshot_seconds)
     if processes > 1:
         return _run_local_processes(settings, spec, now, processes)
