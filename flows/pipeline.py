@@ -22,7 +22,7 @@ from bytewax.dataflow import Dataflow, Stream
 from bytewax.inputs import Source
 from bytewax.outputs import Sink
 
-from flows.batcher import Clock, batch_rows, system_clock
+from flows.batcher import Clock, archive_files, batch_rows, system_clock
 from flows.kafka_outputs import (
     KafkaOutputs,
     dead_letter_messages,
@@ -68,6 +68,11 @@ class PipelineStreams:
     anonymized: Stream[EventBatch]
 
 
+def _as_table(chunk: Chunk) -> Chunk:
+    """Anonymized events as the `events` table's Arrow columns, same spans and name."""
+    return Chunk(chunk.spans, events_table(chunk.rows), chunk.label)
+
+
 def _source_key(chunk: Chunk) -> str:
     return chunk.spans[0].source
 
@@ -110,7 +115,7 @@ def build_flow(
     def events_chunk(batch: EventBatch) -> Chunk | None:
         if not batch.events:
             return None
-        return Chunk(_span(batch), events_table(batch.events))
+        return Chunk(_span(batch), batch.events)
 
     def dead_letter_chunk(batch: EventBatch) -> Chunk | None:
         if not batch.rejected:
@@ -125,11 +130,7 @@ def build_flow(
             op.output("kafka_processed_events", processed, kafka.sink(kafka.processed_events))
             updates = op.flat_map("heatmap_messages", streams.heatmaps, heatmap_messages)
             op.output("kafka_heatmap_updates", updates, kafka.sink(kafka.heatmap_updates))
-        tables = op.map(
-            "events_table",
-            streams.events,
-            lambda chunk: Chunk(chunk.spans, events_table(chunk.rows)),
-        )
+        event_lists = streams.events
         ch_key = _single_key if outputs.clickhouse_single_writer else _source_key
         if outputs.sessions is not None:
             batched = batch_rows(
@@ -147,8 +148,9 @@ def build_flow(
             keyed = op.key_on("route_heatmaps", streams.heatmaps, ch_key)
             op.output("clickhouse_heatmaps", keyed, outputs.heatmaps)
     else:
-        tables = op.filter_map("events_table", anonymized, events_chunk)
+        event_lists = op.filter_map("event_lists", anonymized, events_chunk)
     if outputs.clickhouse is not None or outputs.archive is not None:
+        tables = op.map("events_table", event_lists, _as_table)
         if outputs.clickhouse is not None:
             ch = batch_rows(
                 "batch_clickhouse",
@@ -160,16 +162,11 @@ def build_flow(
             )
             op.output("clickhouse", ch, outputs.clickhouse)
         if outputs.archive is not None:
-            # Keyed by source partition so each file covers one offset range.
-            arch = batch_rows(
-                "batch_archive",
-                tables,
-                _source_key,
-                limits.archive_rows,
-                limits.max_wait,
-                clock,
+            # Files of fixed source-offset ranges, which a replay rewrites alike.
+            files = archive_files(
+                "archive_files", event_lists, limits.archive_rows, limits.max_wait, clock
             )
-            op.output("archive", arch, outputs.archive)
+            op.output("archive", op.map_value("archive_table", files, _as_table), outputs.archive)
     if outputs.dead_letter is not None or kafka is not None:
         rejects = op.filter_map("dead_letters", anonymized, dead_letter_chunk)
     if kafka is not None:

@@ -31,6 +31,7 @@ class Chunk:
 
     spans: tuple[Span, ...]
     rows: pa.Table | list[Any]
+    label: str | None = None  # a name given by the producer, instead of one from the spans
 
     @property
     def row_count(self) -> int:
@@ -39,6 +40,8 @@ class Chunk:
     @property
     def name(self) -> str:
         """Deterministic name: `source-first-last` when one source covers it, else a hash."""
+        if self.label is not None:
+            return self.label
         spans = self.spans
         if len({span.source for span in spans}) == 1:
             return f"{spans[0].source}-{spans[0].first:012d}-{spans[-1].last:012d}"
