@@ -52,6 +52,14 @@ class ConfigError(ValueError):
     """A setting is missing or invalid; the message names the setting."""
 
 
+def check_storage_url(value: str) -> str:
+    """An archive-like location: a local path, file://, s3:// or memory://."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    if match and match.group(1).lower() not in {"file", "s3", "memory"}:
+        raise ValueError("must be a local path, file://, s3:// or memory://")
+    return value
+
+
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -239,10 +247,7 @@ class Settings(BaseSettings):
     @field_validator("archive_url")
     @classmethod
     def _archive_scheme(cls, value: str) -> str:
-        match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
-        if match and match.group(1).lower() not in {"file", "s3", "memory"}:
-            raise ValueError("must be a local path, file://, s3:// or memory://")
-        return value
+        return check_storage_url(value)
 
     @model_validator(mode="after")
     def _geoip_exists(self) -> Settings:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from insightlite.settings import ENV_PREFIX, SITE_ID_PATTERN, ConfigError
+from insightlite.settings import ENV_PREFIX, SITE_ID_PATTERN, ConfigError, check_storage_url
 
 Tier = Literal["free", "pro", "enterprise"]
 TIERS: tuple[Tier, ...] = ("free", "pro", "enterprise")
@@ -193,10 +193,7 @@ class APISettings(BaseSettings):
     @field_validator("api_export_url")
     @classmethod
     def _export_scheme(cls, value: str) -> str:
-        match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
-        if match and match.group(1).lower() not in {"file", "s3", "memory"}:
-            raise ValueError("must be a local path, file://, s3:// or memory://")
-        return value
+        return check_storage_url(value)
 
     @field_validator("jwt_public_key", "jwt_private_key")
     @classmethod
