@@ -140,6 +140,7 @@ def measure_session_state(open_sessions: int = 100_000, events_each: int = 10) -
     import uuid
 
     from operators.heatmap import GridConfig
+    from operators.model import AnonymizedEvent
     from operators.sessionize import SessionConfig, SessionShard
 
     kinds = ["pageview", "move", "move", "click", "move", "scroll", "click", "move", "custom"]
@@ -154,22 +155,29 @@ def measure_session_state(open_sessions: int = 100_000, events_each: int = 10) -
             sid = str(uuid.UUID(int=n + 1))
             for step, kind in enumerate(kinds):
                 batch.append(
-                    {
-                        "event_id": str(uuid.UUID(int=(n + 1) << 16 | step)),
-                        "session_id": sid,
-                        "site_id": "shop.example.com",
-                        "timestamp": base + n * 10 + step * 2_000,
-                        "event_type": kind,
-                        "url_path": "/products/shoes",
-                        "device_type": "desktop",
-                        "country_code": "GB",
-                        "viewport_width": 1440,
-                        "viewport_height": 900,
-                        "x": 100 + step,
-                        "y": 300 + step,
-                        "fixed": False,
-                        "scroll_y": 400,
-                    }
+                    AnonymizedEvent(
+                        event_id=str(uuid.UUID(int=(n + 1) << 16 | step)),
+                        session_id=sid,
+                        site_id="shop.example.com",
+                        timestamp=base + n * 10 + step * 2_000,
+                        event_type=kind,
+                        event_data="{}",
+                        url_path="/products/shoes",
+                        referrer="",
+                        device_type="desktop",
+                        viewport_width=1440,
+                        viewport_height=900,
+                        user_agent_hash=1,
+                        ip_hash=2,
+                        country_code="GB",
+                        error_class="",
+                        received_at=base,
+                        x=100 + step,
+                        y=300 + step,
+                        scroll_y=400,
+                        fixed=False,
+                        offset=n,
+                    )
                 )
         shard.process(batch)
     after = tracemalloc.get_traced_memory()[0]
@@ -182,10 +190,10 @@ def measure_session_state(open_sessions: int = 100_000, events_each: int = 10) -
     }
 
 
-def child(mode: str, raw_file: Path, work: Path) -> None:
+def child(mode: str, raw_file: Path, work: Path, state_sessions: int = 100_000) -> None:
     pin_to_one_cpu()
     if mode == "state":
-        print("RESULT " + json.dumps(measure_session_state()))
+        print("RESULT " + json.dumps(measure_session_state(state_sessions)))
         return
     result = run_full(raw_file, work) if mode == "full" else run_floor(raw_file, work)
     result["peak_rss_mib"] = round(peak_rss_mib(), 1)
@@ -193,9 +201,22 @@ def child(mode: str, raw_file: Path, work: Path) -> None:
     print("RESULT " + json.dumps(result))
 
 
-def run_child(mode: str, raw_file: Path, work: Path) -> dict[str, Any]:
+def run_child(
+    mode: str, raw_file: Path, work: Path, state_sessions: int = 100_000
+) -> dict[str, Any]:
     output = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--raw", str(raw_file), "--work", str(work)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            "--raw",
+            str(raw_file),
+            "--work",
+            str(work),
+            "--state-sessions",
+            str(state_sessions),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -212,9 +233,10 @@ def main() -> None:
     parser.add_argument("--child", choices=("full", "floor", "state"))
     parser.add_argument("--raw", type=Path)
     parser.add_argument("--work", type=Path)
+    parser.add_argument("--state-sessions", type=int, default=100_000)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.raw, args.work)
+        child(args.child, args.raw, args.work, args.state_sessions)
         return
 
     from insightlite.generator import generate_records, write_jsonl
@@ -231,7 +253,7 @@ def main() -> None:
         )
         floor = run_child("floor", raw_file, work)
         full = run_child("full", raw_file, work)
-        state = run_child("state", raw_file, work)
+        state = run_child("state", raw_file, work, args.state_sessions)
     ratio = full["events_per_second"] / floor["events_per_second"]
     print(
         f"floor (decode + insert): {floor['events_per_second']:>9,} events/s   "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import pickle
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -38,7 +38,9 @@ class _BatcherLogic(StatefulBatchLogic[Chunk, Chunk, BatcherState]):
         return self.batcher.deadline()
 
     def snapshot(self) -> BatcherState:
-        return copy.copy(self.batcher.state)
+        state = self.batcher.state
+        # A new list: later batches append to the live one.
+        return BatcherState(list(state.pending), state.rows, state.oldest_at)
 
 
 def batch_rows(
@@ -58,11 +60,14 @@ def batch_rows(
     return op.stateful_batch(step_id, keyed, build)
 
 
-class _ArchiveFilesLogic(StatefulBatchLogic[Chunk, Chunk, ArchiveFilesState]):
-    def __init__(self, files: ArchiveFiles, max_wait: timedelta, clock: Clock) -> None:
+class _ArchiveFilesLogic(StatefulBatchLogic[Chunk, Chunk, bytes | None]):
+    def __init__(
+        self, files: ArchiveFiles, max_wait: timedelta, clock: Clock, keep_snapshots: bool
+    ) -> None:
         self.files = files
         self.max_wait = max_wait
         self.clock = clock
+        self.keep_snapshots = keep_snapshots
         self.due: datetime | None = None
 
     def on_batch(self, values: list[Chunk]) -> tuple[Iterable[Chunk], bool]:
@@ -81,8 +86,10 @@ class _ArchiveFilesLogic(StatefulBatchLogic[Chunk, Chunk, ArchiveFilesState]):
     def notify_at(self) -> datetime | None:
         return self.due
 
-    def snapshot(self) -> ArchiveFilesState:
-        return copy.deepcopy(self.files.state)
+    def snapshot(self) -> bytes | None:
+        # Pickled at once (later changes cannot leak in), and only when a
+        # recovery store will keep it: the state holds whole buckets of events.
+        return pickle.dumps(self.files.state) if self.keep_snapshots else None
 
 
 def archive_files(
@@ -91,11 +98,18 @@ def archive_files(
     bucket_size: int,
     max_wait: timedelta,
     clock: Clock = system_clock,
+    keep_snapshots: bool = False,
 ) -> KeyedStream[Chunk]:
-    """Events (lists of anonymized events) into replay-stable archive files per source."""
+    """Events (lists of anonymized events) into replay-stable archive files per source.
+
+    A bucket still filling is rewritten at most every `max_wait`: each write
+    holds the whole bucket so far, so a short wait costs rewrites.
+    """
     keyed = op.key_on(f"{step_id}_key", up, lambda chunk: chunk.spans[0].source)
 
-    def build(state: ArchiveFilesState | None) -> _ArchiveFilesLogic:
-        return _ArchiveFilesLogic(ArchiveFiles(bucket_size, state), max_wait, clock)
+    def build(resume: bytes | None) -> _ArchiveFilesLogic:
+        state = pickle.loads(resume) if resume else None
+        files = ArchiveFiles(bucket_size, state if isinstance(state, ArchiveFilesState) else None)
+        return _ArchiveFilesLogic(files, max_wait, clock, keep_snapshots)
 
     return op.stateful_batch(step_id, keyed, build)

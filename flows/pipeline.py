@@ -61,6 +61,8 @@ class BatchLimits:
     archive_rows: int = 100_000
     dead_letter_rows: int = 10_000
     max_wait: timedelta = timedelta(seconds=2)
+    archive_wait: timedelta = timedelta(seconds=60)
+    keep_snapshots: bool = False  # a recovery store will keep the stateful steps' snapshots
 
 
 @dataclass
@@ -143,10 +145,23 @@ def build_flow(
             )
             op.output("clickhouse_sessions", batched, outputs.sessions)
         if outputs.heatmaps is not None:
-            # One insert per written window, not batched: its name is its insert
-            # deduplication token, which must come out the same in a replay.
-            keyed = op.key_on("route_heatmaps", streams.heatmaps, ch_key)
-            op.output("clickhouse_heatmaps", keyed, outputs.heatmaps)
+            if limits.keep_snapshots:
+                # With recovery on, one insert per written window: its name is
+                # its insert deduplication token, which a replay reproduces, so
+                # the summing table never counts a replayed window twice.
+                heat_out = op.key_on("route_heatmaps", streams.heatmaps, ch_key)
+            else:
+                # Without recovery there is no replay to guard against: batch,
+                # which matters when a backlog closes thousands of windows.
+                heat_out = batch_rows(
+                    "batch_heatmaps",
+                    streams.heatmaps,
+                    ch_key,
+                    limits.clickhouse_rows,
+                    limits.max_wait,
+                    clock,
+                )
+            op.output("clickhouse_heatmaps", heat_out, outputs.heatmaps)
     else:
         event_lists = op.filter_map("event_lists", anonymized, events_chunk)
     if outputs.clickhouse is not None or outputs.archive is not None:
@@ -164,7 +179,12 @@ def build_flow(
         if outputs.archive is not None:
             # Files of fixed source-offset ranges, which a replay rewrites alike.
             files = archive_files(
-                "archive_files", event_lists, limits.archive_rows, limits.max_wait, clock
+                "archive_files",
+                event_lists,
+                limits.archive_rows,
+                limits.archive_wait,
+                clock,
+                limits.keep_snapshots,
             )
             op.output("archive", op.map_value("archive_table", files, _as_table), outputs.archive)
     if outputs.dead_letter is not None or kafka is not None:

@@ -185,6 +185,8 @@ def build_pipeline_flow(
         clickhouse_rows=settings.sink_batch_rows,
         archive_rows=settings.archive_batch_rows,
         max_wait=timedelta(seconds=settings.sink_batch_seconds),
+        archive_wait=timedelta(seconds=settings.archive_flush_seconds),
+        keep_snapshots=bool(settings.recovery_dir),
     )
     flow, _ = build_flow(
         "insightlite",

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     sink_batch_rows: int = Field(default=10_000, ge=1, le=1_000_000)
     sink_batch_seconds: float = Field(default=2.0, gt=0, le=3600)
     archive_batch_rows: int = Field(default=100_000, ge=1, le=5_000_000)
+    archive_flush_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="How often an archive file still filling is rewritten with its events so far.",
+    )
     input_batch_size: int = Field(default=5_000, ge=1, le=100_000)
 
     site_allowlist: Annotated[list[str], NoDecode] = Field(

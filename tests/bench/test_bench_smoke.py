@@ -1,0 +1,31 @@
+"""The benchmarks still run (on tiny inputs; their figures are not checked here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pipeline_benchmark_runs_on_a_small_input() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "pipeline.py"),
+            "--events",
+            "3000",
+            "--state-sessions",
+            "2000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["full"]["events"] == 3000 and figures["floor"]["events"] == 3000
+    assert figures["state"]["state_bytes_per_session"] > 0
