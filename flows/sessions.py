@@ -74,10 +74,13 @@ def split_by_shard(batch: EventBatch, shards: int) -> list[tuple[str, ShardItem]
 
 
 class _ShardLogic(StatefulBatchLogic[ShardItem, ShardResult, bytes | None]):
-    def __init__(self, spec: SessionsSpec, clock: Clock, state: ShardState | None) -> None:
+    def __init__(
+        self, spec: SessionsSpec, clock: Clock, totals: RunTotals, state: ShardState | None
+    ) -> None:
         self.shard = SessionShard(spec.sessions, spec.grid, state)
         self.spec = spec
         self.clock = clock
+        self.totals = totals
         self.live_every = timedelta(milliseconds=spec.sessions.live_update_ms)
         self.next_live: datetime | None = None
         self.span: Span | None = None
@@ -92,7 +95,8 @@ class _ShardLogic(StatefulBatchLogic[ShardItem, ShardResult, bytes | None]):
         if out.heat:
             results.append((KIND_HEAT, span, out.heat))
         if out.duplicates:
-            results.append(("duplicates", span, out.duplicates))
+            with self.totals._lock:
+                self.totals.duplicates += out.duplicates
         return results
 
     def on_batch(self, values: list[ShardItem]) -> tuple[Iterable[ShardResult], bool]:
@@ -170,19 +174,9 @@ def attach_sessions(
 
     def build_shard(resume: bytes | None) -> _ShardLogic:
         state = _load(resume)
-        return _ShardLogic(spec, clock, state if isinstance(state, ShardState) else None)
+        return _ShardLogic(spec, clock, totals, state if isinstance(state, ShardState) else None)
 
     results = op.key_rm("unshard", op.stateful_batch("sessions", shards, build_shard))
-
-    def count_duplicates(result: ShardResult) -> bool:
-        kind, _span, payload = result
-        if kind == "duplicates" and isinstance(payload, int):
-            with totals._lock:
-                totals.duplicates += payload
-            return False
-        return True
-
-    results = op.filter("count_duplicates", results, count_duplicates)
 
     def as_events(result: ShardResult) -> Chunk | None:
         kind, span, payload = result

@@ -163,9 +163,11 @@ def build_pipeline_flow(
     totals: RunTotals,
     on_batch: Callable[[EventBatch], None] | None = None,
     process_count: int = 1,
+    source: Source[RawBatch] | None = None,
 ) -> Dataflow:
-    """The production flow for these settings and this input."""
-    source = build_source(spec, settings, now)
+    """The production flow for these settings and this input (`source`, when
+    already built, is the input's source)."""
+    source = source or build_source(spec, settings, now)
     stages = build_stages(settings)
     url = settings.resolved_clickhouse_url
     database = settings.clickhouse_database
@@ -249,7 +251,7 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Run the flow until the input ends; return the summary (of all local processes)."""
     now = now or datetime.now(UTC)
-    build_source(spec, settings, now)  # checks the input before anything starts
+    source = build_source(spec, settings, now)  # checks the input before anything starts
     if not process_id:  # in a multi-machine cluster, process 0 migrates
         applied = apply_schema(settings)
         if applied:
@@ -260,7 +262,13 @@ def run_pipeline(
     totals = RunTotals()
     count = len(addresses) if addresses else 1
     flow = build_pipeline_flow(
-        settings, spec, now=now, totals=totals, on_batch=on_batch, process_count=count
+        settings,
+        spec,
+        now=now,
+        totals=totals,
+        on_batch=on_batch,
+        process_count=count,
+        source=source,
     )
     # In a multi-machine cluster only process 0 creates the store.
     recovery = recovery_config(settings, count, create=not process_id)

@@ -116,10 +116,6 @@ class ShardOutput:
     closed_sessions: int = 0
 
 
-def id_hash(event_id: str) -> int:
-    return xxhash.xxh64_intdigest(event_id)
-
-
 class SessionShard:
     """Sessionization, deduplication and heatmap counting for one shard."""
 
@@ -141,9 +137,10 @@ class SessionShard:
         cell_h = self.grid.cell_height_px
         window_ms = self.grid.window_ms
         gap = self.config.inactivity_gap_ms
+        id_hash = xxhash.xxh64_intdigest
         for event in events:
             sid = event.session_id
-            key = id_hash(event.event_id)
+            key = id_hash(event.event_id)  # xxh64 of the event id
             session = open_sessions.get(sid)
             if session is None:
                 tombstone = state.closed.get(sid)

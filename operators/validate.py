@@ -112,11 +112,8 @@ class EventValidator:
         loads = orjson.loads
         check_event = self.check_event
         accept = events.append
-        offsets = raw.offsets
-        offset = raw.first_offset
-        for index, record in enumerate(raw.records):
-            if offsets is not None:
-                offset = offsets[index]
+        offsets = raw.offsets or range(raw.first_offset, raw.first_offset + len(raw.records))
+        for offset, record in zip(offsets, raw.records, strict=True):
             try:
                 decoded = loads(record)
             except orjson.JSONDecodeError as exc:
@@ -124,18 +121,17 @@ class EventValidator:
                 if len(record) > self._max_bytes:
                     reasons.append(Reason(TOO_LARGE, f"{len(record)} bytes"))
                 rejected.append(Rejected(STAGE_VALIDATE, reasons, record, offset))
+                continue
+            if type(decoded) is not dict:
+                reason = Reason(NOT_AN_OBJECT, type(decoded).__name__)
+                rejected.append(Rejected(STAGE_VALIDATE, [reason], decoded, offset))
+                continue
+            failures = check_event(decoded, len(record))
+            if failures:
+                rejected.append(_rejected(decoded, failures, offset))
             else:
-                if type(decoded) is not dict:
-                    reason = Reason(NOT_AN_OBJECT, type(decoded).__name__)
-                    rejected.append(Rejected(STAGE_VALIDATE, [reason], decoded, offset))
-                else:
-                    failures = check_event(decoded, len(record))
-                    if failures:
-                        rejected.append(_rejected(decoded, failures, offset))
-                    else:
-                        decoded["_offset"] = offset
-                        accept(decoded)
-            offset += 1
+                decoded["_offset"] = offset
+                accept(decoded)
         for error_offset, error in raw.errors or ():
             reason = Reason(SOURCE_ERROR, error[:200])
             rejected.append(Rejected(STAGE_INPUT, [reason], b"", error_offset))
