@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +11,22 @@ import pyarrow.dataset as ds
 from confluent_kafka import Producer
 
 from connectors.kafka.topics import create_topics, topic_name
-from insightlite.generator import generate_records
+from insightlite.generator import (
+    PLANTED_CARDS,
+    PLANTED_EMAILS,
+    PLANTED_IPS,
+    PLANTED_PHONES,
+    PLANTED_SSNS,
+    GeneratorConfig,
+    generate_records,
+)
 from insightlite.settings import load_settings
 from tests.e2e.cli import insightlite, query_json
 from tests.kafka_fixture import read_topic
 
 NOW_MS = 1_764_072_000_000
 SECRET = "kafka-flow-test-secret-01"
+IP_FIELD = re.compile(r'"ip"\s*:\s*"([^"]+)"')
 
 
 def produce_raw(bootstrap: str, topic: str, records: list[bytes]) -> None:
@@ -57,7 +67,8 @@ def test_flow_reads_raw_events_and_writes_every_output(
         kafka_partitions=3,
     )
     create_topics(settings)
-    records = list(generate_records(8_000, seed=4, now_ms=NOW_MS))
+    config = GeneratorConfig(pii_share=0.3)
+    records = list(generate_records(8_000, seed=4, config=config, now_ms=NOW_MS))
     produce_raw(kafka_broker.bootstrap_servers, topic_name(settings, "raw_events"), records)
     env = {
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
@@ -82,6 +93,20 @@ def test_flow_reads_raw_events_and_writes_every_output(
     assert len({orjson.loads(m.value())["event_id"] for m in processed}) == unique
     updates = read_topic(bootstrap, topic_name(settings, "heatmap_updates"), 10)
     assert all("interaction_count" in orjson.loads(m.value()) for m in updates)
+    # The Kafka outputs are outputs too: no planted personal data, no client IP.
+    raw_ips = {ip for r in records for ip in IP_FIELD.findall(r.decode("utf-8", "replace"))}
+    planted = [*PLANTED_EMAILS, *PLANTED_PHONES, *PLANTED_CARDS, *PLANTED_SSNS, *PLANTED_IPS]
+    for name, messages in (
+        ("dead_letter", dead),
+        ("processed_events", processed),
+        ("heatmap_updates", updates),
+    ):
+        text = b"\n".join(m.value() for m in messages).decode()
+        assert not [value for value in planted if value in text], name
+        tokens = {
+            t.strip(".:") for t in re.findall(r"[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*", text)
+        }
+        assert not tokens & raw_ips, name
 
     # Two worker processes over the same topic give the same tables.
     two = run_kafka(tmp_path / "two", env, "--processes", "2")
