@@ -1,0 +1,230 @@
+import type { Deps, TrackedEvent } from './types';
+import { load, save, whenIdle } from './util';
+
+/** What a beacon may carry: browsers refuse larger keepalive payloads. */
+export const BEACON_LIMIT = 64 * 1024;
+/** The collector takes at most 500 events and 1 MiB per request. */
+const MAX_BATCH_EVENTS = 500;
+const MAX_BATCH_BYTES = 512 * 1024;
+/** Stored events older than this are stale for the pipeline (it rejects them). */
+const MAX_STORED_AGE_MS = 72 * 3_600_000;
+const MAX_BACKOFF_MS = 60_000;
+
+export interface SenderOptions {
+  endpoint: string;
+  siteId: string;
+  flushSize: number;
+  flushInterval: number;
+  maxRetries: number;
+  maxQueueSize: number;
+}
+
+export interface SenderStats {
+  /** Events waiting to be sent (in memory, in retry, or stored for a later page load). */
+  queued: number;
+  sent: number;
+  /** Events lost: the oldest ones when the queue was full, or stale stored ones. */
+  dropped: number;
+  /** Events the collector refused as invalid (4xx); resending would not help. */
+  rejected: number;
+  retries: number;
+}
+
+type Outcome = 'ok' | 'retry' | 'reject';
+
+const byteLength = (text: string): number => new Blob([text]).size;
+
+/**
+ * Batches events to the collector: fetch (keepalive) for regular sends, with
+ * exponential backoff and jitter on failure; sendBeacon as text/plain when the
+ * page goes away; a bounded queue in localStorage for what could not be sent,
+ * picked up by the next page load of the site.
+ */
+export class Sender {
+  private _queue: TrackedEvent[] = [];
+  private _retrying = new Set<TrackedEvent[]>(); // batches waiting for their next attempt
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _inflight = new Set<Promise<void>>();
+  private _stopped = false;
+  readonly stats: Omit<SenderStats, 'queued'> = { sent: 0, dropped: 0, rejected: 0, retries: 0 };
+  private readonly _storeKey: string;
+  private readonly _dropKey: string;
+
+  constructor(
+    private readonly _o: SenderOptions,
+    private readonly _deps: Deps,
+  ) {
+    this._storeKey = `insightlite.queue.${_o.siteId}`;
+    this._dropKey = `insightlite.dropped.${_o.siteId}`;
+    this.stats.dropped = Number(load('localStorage', this._dropKey)) || 0;
+    // Take over what an earlier page could not send; other tabs keep writing their own.
+    const stored = this._readStore();
+    if (stored.length) {
+      save('localStorage', this._storeKey, null);
+      const fresh = stored.filter((e) => _deps.now() - e.ts < MAX_STORED_AGE_MS);
+      this._drop(stored.length - fresh.length);
+      this._queue = fresh;
+      this._schedule();
+    }
+  }
+
+  get queued(): number {
+    let n = this._queue.length;
+    this._retrying.forEach((batch) => (n += batch.length));
+    return n;
+  }
+
+  add(event: TrackedEvent): void {
+    if (this._stopped) return;
+    this._queue.push(event);
+    const over = this._queue.length - this._o.maxQueueSize;
+    if (over > 0) this._drop(this._queue.splice(0, over).length);
+    if (this._queue.length >= this._o.flushSize) whenIdle(() => void this.flush());
+    else this._schedule();
+  }
+
+  /** Sends everything queued now; resolves when those requests have ended (never rejects). */
+  flush(): Promise<void> {
+    clearTimeout(this._timer);
+    this._timer = undefined;
+    while (this._queue.length) {
+      const batch = this._take(MAX_BATCH_EVENTS, MAX_BATCH_BYTES);
+      const sending = this._send(batch, 0);
+      this._inflight.add(sending);
+      void sending.then(() => this._inflight.delete(sending));
+    }
+    return Promise.all([...this._inflight]).then(() => undefined);
+  }
+
+  /** Page hide: beacon the queue in pieces under 64 KiB; store what the browser refuses. */
+  beacon(): void {
+    const nav = navigator as Navigator & { sendBeacon?: (url: string, data: BodyInit) => boolean };
+    this._retrying.forEach((batch) => this._queue.unshift(...batch));
+    this._retrying.clear();
+    while (this._queue.length) {
+      const batch = this._take(MAX_BATCH_EVENTS, BEACON_LIMIT - 1024);
+      const body = this._body(batch);
+      const sent =
+        typeof nav.sendBeacon === 'function' &&
+        byteLength(body) <= BEACON_LIMIT &&
+        nav.sendBeacon(this._o.endpoint, new Blob([body], { type: 'text/plain' }));
+      if (sent) {
+        this.stats.sent += batch.length;
+        this._unstore(batch);
+      } else this._store(batch);
+    }
+  }
+
+  /** Forgets everything, stored events included (opt-out). */
+  clear(): void {
+    clearTimeout(this._timer);
+    this._queue = [];
+    this._retrying.clear();
+    save('localStorage', this._storeKey, null);
+  }
+
+  stop(): void {
+    this._stopped = true;
+    clearTimeout(this._timer);
+  }
+
+  private _schedule(): void {
+    if (this._timer === undefined && !this._stopped) {
+      this._timer = setTimeout(() => {
+        this._timer = undefined;
+        whenIdle(() => void this.flush());
+      }, this._o.flushInterval);
+    }
+  }
+
+  /** The oldest events that fit in one request. */
+  private _take(maxEvents: number, maxBytes: number): TrackedEvent[] {
+    let bytes = 2;
+    let n = 0;
+    while (n < this._queue.length && n < maxEvents) {
+      bytes += byteLength(JSON.stringify(this._queue[n])) + 24; // + sent_at
+      if (n > 0 && bytes > maxBytes) break;
+      n++;
+    }
+    return this._queue.splice(0, n);
+  }
+
+  private _body(batch: TrackedEvent[]): string {
+    const sentAt = this._deps.now();
+    for (const e of batch) e.sent_at = sentAt;
+    return JSON.stringify(batch);
+  }
+
+  /** One attempt; a transient failure schedules the next one without holding up flush(). */
+  private async _send(batch: TrackedEvent[], attempt: number): Promise<void> {
+    const [outcome, retryAfterMs] = await this._post(this._body(batch));
+    if (outcome !== 'retry') {
+      this.stats[outcome === 'ok' ? 'sent' : 'rejected'] += batch.length;
+      if (attempt > 0) this._unstore(batch);
+      return;
+    }
+    if (attempt === 0) this._store(batch); // survives a reload while we back off
+    if (attempt >= this._o.maxRetries || this._stopped) return; // stays stored for the next page load
+    this.stats.retries++;
+    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt);
+    // Jitter, so that browsers that failed together do not all come back together.
+    const delay = Math.max(retryAfterMs, backoff / 2 + (this._deps.random() * backoff) / 2);
+    this._retrying.add(batch);
+    setTimeout(() => {
+      // Gone from the set: the page-hide beacon took the batch meanwhile.
+      if (this._retrying.delete(batch) && !this._stopped) void this._send(batch, attempt + 1);
+    }, delay);
+  }
+
+  private async _post(body: string): Promise<[Outcome, number]> {
+    try {
+      const response = await fetch(this._o.endpoint, {
+        method: 'POST',
+        body,
+        // text/plain is a "simple" request: no CORS preflight round trip.
+        headers: { 'Content-Type': 'text/plain' },
+        credentials: 'omit',
+        keepalive: byteLength(body) < BEACON_LIMIT,
+      });
+      const status = response.status;
+      if (status < 300) return ['ok', 0];
+      const retryAfter = Number(response.headers.get('Retry-After')) * 1000 || 0;
+      const transient = status === 408 || status === 429 || status >= 500;
+      return [transient ? 'retry' : 'reject', Math.min(retryAfter, MAX_BACKOFF_MS)];
+    } catch {
+      return ['retry', 0]; // offline, DNS, connection reset, CORS failure
+    }
+  }
+
+  private _readStore(): TrackedEvent[] {
+    try {
+      const parsed: unknown = JSON.parse(load('localStorage', this._storeKey) || '[]');
+      return Array.isArray(parsed) ? (parsed as TrackedEvent[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Adds events to the stored queue (merged with other tabs'), dropping the oldest over the bound. */
+  private _store(batch: TrackedEvent[]): void {
+    const stored = this._readStore();
+    const known = new Set(stored.map((e) => e.event_id));
+    for (const e of batch) if (!known.has(e.event_id)) stored.push(e);
+    const over = stored.length - this._o.maxQueueSize;
+    if (over > 0) this._drop(stored.splice(0, over).length);
+    save('localStorage', this._storeKey, JSON.stringify(stored));
+  }
+
+  private _unstore(batch: TrackedEvent[]): void {
+    const ids = new Set(batch.map((e) => e.event_id));
+    const kept = this._readStore().filter((e) => !ids.has(e.event_id));
+    save('localStorage', this._storeKey, kept.length ? JSON.stringify(kept) : null);
+  }
+
+  private _drop(count: number): void {
+    if (count > 0) {
+      this.stats.dropped += count;
+      save('localStorage', this._dropKey, String(this.stats.dropped));
+    }
+  }
+}
