@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,22 +84,28 @@ def throughput(env: dict[str, str], work: Path, processes: int) -> dict[str, Any
     }
 
 
-def histogram_quantile(text: str, name: str, q: float) -> float | None:
-    """A quantile from a Prometheus histogram's cumulative buckets (upper bound)."""
-    buckets = []
+def histogram_buckets(text: str, name: str) -> dict[float, float]:
+    """A Prometheus histogram's cumulative bucket counts, by upper bound."""
+    buckets: dict[float, float] = {}
     for le, value in re.findall(rf'^{name}_bucket\{{le="([^"]+)"\}} ([0-9.e+]+)$', text, re.M):
-        buckets.append((float("inf") if le == "+Inf" else float(le), float(value)))
-    if not buckets or buckets[-1][1] == 0:
+        buckets[float("inf") if le == "+Inf" else float(le)] = float(value)
+    return buckets
+
+
+def histogram_quantile(buckets: dict[float, float], q: float) -> float | None:
+    """A quantile from cumulative buckets (their upper bound)."""
+    ordered = sorted(buckets.items())
+    if not ordered or ordered[-1][1] == 0:
         return None
-    total = buckets[-1][1]
-    for bound, count in buckets:
+    total = ordered[-1][1]
+    for bound, count in ordered:
         if count >= q * total:
             return bound
     return None
 
 
 def latency(
-    env: dict[str, str], work: Path, settings: Any, rate: int, seconds: int
+    env: dict[str, str], work: Path, settings: Any, rate: int, seconds: int, processes: int
 ) -> dict[str, Any]:
     (port,) = free_ports(1)
     flow_env = {
@@ -107,26 +114,34 @@ def latency(
         "INSIGHTLITE_METRICS_HOST": "127.0.0.1",
         "INSIGHTLITE_KAFKA_STARTING_OFFSET": "latest",
     }
-    proc = insightlite(["run", "--input", "kafka", "--data-dir", str(work / "latency")], flow_env)
+    proc = insightlite(
+        ["run", "--input", "kafka", "-p", str(processes), "--data-dir", str(work / "latency")],
+        flow_env,
+    )
     time.sleep(8)  # let the workers start and reach the end of the topic
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     records = generate_records(rate * seconds, seed=5, now_ms=now_ms)
     produced = produce_to_kafka(records, settings, rate=rate, duration_s=seconds)
     time.sleep(6)  # drain
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    name = "insightlite_end_to_end_seconds"
+    # Worker process i serves its metrics on port + i; their histograms add up.
+    buckets: Counter[float] = Counter()
+    for offset in range(processes):
+        url = f"http://127.0.0.1:{port + offset}/metrics"
+        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        buckets.update(histogram_buckets(text, name))
     proc.send_signal(signal.SIGINT)
     try:
         proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
-    name = "insightlite_end_to_end_seconds"
-    count = re.search(rf"^{name}_count ([0-9.e+]+)$", metrics, re.M)
     return {
         "rate": rate,
+        "processes": processes,
         "produced_per_second": round(produced.acknowledged / max(produced.elapsed_s, 1e-9)),
-        "samples": int(float(count.group(1))) if count else 0,
-        "p50_seconds_at_most": histogram_quantile(metrics, name, 0.50),
-        "p99_seconds_at_most": histogram_quantile(metrics, name, 0.99),
+        "samples": int(buckets[float("inf")]),
+        "p50_seconds_at_most": histogram_quantile(buckets, 0.50),
+        "p99_seconds_at_most": histogram_quantile(buckets, 0.99),
     }
 
 
@@ -136,6 +151,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=20_000)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument(
+        "--latency-processes", type=int, default=1, help="worker processes for the latency run"
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="insightlite-kafka-bench-") as tmp,
@@ -159,9 +177,10 @@ def main() -> None:
                 f"{row['processes']} worker process(es): {row['events_per_second']:>8,} events/s "
                 f"({row['events']:,} events in {row['seconds']:.1f}s, broker to ClickHouse)"
             )
-        steady = latency(env, work, settings, args.rate, args.seconds)
+        steady = latency(env, work, settings, args.rate, args.seconds, args.latency_processes)
         print(
-            f"end to end at {steady['rate']:,} events/s offered "
+            f"end to end at {steady['rate']:,} events/s offered, "
+            f"{args.latency_processes} worker process(es) "
             f"({steady['produced_per_second']:,}/s produced): "
             f"p50 <= {steady['p50_seconds_at_most']} s, "
             f"p99 <= {steady['p99_seconds_at_most']} s ({steady['samples']:,} samples)"

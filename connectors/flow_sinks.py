@@ -53,6 +53,9 @@ def _record(sink: str, rows: int, started: float, totals: RunTotals | None) -> N
             totals.rows_written[sink] += rows
 
 
+# One end-to-end latency sample per this many rows written to `events`.
+LATENCY_STRIDE = 20
+
 _DEFERRED_CLOSE: list[ClickHouseClient] = []
 
 
@@ -68,6 +71,7 @@ class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
         self._table = table
         self._totals = totals
         self._label = f"clickhouse.{table}"
+        self._latency_offset = 0  # rows seen, for the latency sampling stride
 
     def write_batch(self, values: list[Chunk]) -> None:
         # A partitioned sink gets the values; the routing key is already gone.
@@ -94,10 +98,13 @@ class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
         if not isinstance(table, pa.Table) or "received_at" not in table.column_names:
             return
         now_ms = int(time.time() * 1000)
-        received = table.column("received_at").cast(pa.int64())
-        # A sample of each insert, not every row: enough for p50 and p99.
-        step = max(1, table.num_rows // 200)
-        samples = [now_ms - value for value in received.to_pylist()[::step]]
+        # Every LATENCY_STRIDE-th row across inserts, so that each sample stands for
+        # the same number of events: a per-insert sample would under-weight the big,
+        # late inserts of a backlog and flatter the tail.
+        first = -self._latency_offset % LATENCY_STRIDE
+        self._latency_offset += table.num_rows
+        received = table.column("received_at").cast(pa.int64()).to_pylist()
+        samples = [now_ms - value for value in received[first::LATENCY_STRIDE]]
         for sample in samples:
             END_TO_END.observe(sample / 1000)
         if self._totals is not None:

@@ -10,43 +10,37 @@ once: consumers deduplicate by `event_id`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import orjson
 import pyarrow as pa
-from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
 
+from connectors.kafka.record_sink import KafkaRecordsSink, KeyedRecord
 from connectors.kafka.topics import DEAD_LETTER, HEATMAP_UPDATES, PROCESSED_EVENTS, topic_name
 from insightlite.settings import Settings
 from operators.batching import Chunk
 from operators.model import EVENT_COLUMN_COUNT, AnonymizedEvent
 
-Message = KafkaSinkMessage[bytes | None, bytes]
-
 
 @dataclass(frozen=True)
 class KafkaOutputs:
-    brokers: tuple[str, ...]
     config: dict[str, Any]
     processed_events: str
     heatmap_updates: str
     dead_letter: str
 
-    def sink(self, topic_name: str) -> KafkaSink:
-        return KafkaSink(list(self.brokers), topic_name, add_config=dict(self.config))
+    def sink(self, topic_name: str) -> KafkaRecordsSink:
+        return KafkaRecordsSink(topic_name, self.config)
 
 
 def kafka_outputs(settings: Settings) -> KafkaOutputs:
     from connectors.kafka.config import client_config
 
     config = client_config(settings)
-    brokers = tuple(str(config.pop("bootstrap.servers")).split(","))
     config.setdefault("acks", "all")
     config.setdefault("enable.idempotence", True)
     config.setdefault("compression.type", settings.collector_compression)
     return KafkaOutputs(
-        brokers,
         config,
         topic_name(settings, PROCESSED_EVENTS),
         topic_name(settings, HEATMAP_UPDATES),
@@ -54,34 +48,37 @@ def kafka_outputs(settings: Settings) -> KafkaOutputs:
     )
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
-def event_messages(chunk: Chunk) -> list[Message]:
+def event_messages(chunk: Chunk) -> list[KeyedRecord]:
+    """The anonymized events, keyed by session id: the events table's columns as JSON."""
     names = AnonymizedEvent._fields[:EVENT_COLUMN_COUNT]
-    messages: list[Message] = []
+    dumps = orjson.dumps
+    records: list[KeyedRecord] = []
     for event in chunk.rows:
         assert isinstance(event, AnonymizedEvent)
         body = dict(zip(names, event[:EVENT_COLUMN_COUNT], strict=True))
-        messages.append(KafkaSinkMessage(event.session_id.encode(), orjson.dumps(body)))
-    return messages
+        records.append((event.session_id.encode(), dumps(body)))
+    return records
 
 
-def heatmap_messages(chunk: Chunk) -> list[Message]:
-    assert isinstance(chunk.rows, pa.Table)
+def heatmap_messages(chunk: Chunk) -> list[KeyedRecord]:
+    """The grid increments written to ClickHouse, keyed by site (dates as ISO 8601)."""
+    table = chunk.rows
+    assert isinstance(table, pa.Table)
+    names = table.column_names
+    site = names.index("site_id")
+    # Column by column: much cheaper than Table.to_pylist's value-by-value rows.
+    columns = [column.to_pylist() for column in table.columns]
+    dumps = orjson.dumps
     return [
-        KafkaSinkMessage(row["site_id"].encode(), orjson.dumps(row, default=_json_default))
-        for row in chunk.rows.to_pylist()
+        (row[site].encode(), dumps(dict(zip(names, row, strict=True))))
+        for row in zip(*columns, strict=True)
     ]
 
 
-def dead_letter_messages(chunk: Chunk) -> list[Message]:
-    messages = []
+def dead_letter_messages(chunk: Chunk) -> list[KeyedRecord]:
+    """Every rejected event's masked dead-letter record, keyed by site when it has one."""
+    records: list[KeyedRecord] = []
     for record in chunk.rows:
         site = record.get("site_id")
-        key = site.encode() if isinstance(site, str) else None
-        messages.append(KafkaSinkMessage(key, orjson.dumps(record)))
-    return messages
+        records.append((site.encode() if isinstance(site, str) else None, orjson.dumps(record)))
+    return records

@@ -128,9 +128,9 @@ def build_flow(
     if sessions is not None:
         streams = attach_sessions(anonymized, sessions, clock, totals)
         if kafka is not None:
-            processed = op.flat_map("processed_messages", streams.events, event_messages)
+            processed = op.map("processed_messages", streams.events, event_messages)
             op.output("kafka_processed_events", processed, kafka.sink(kafka.processed_events))
-            updates = op.flat_map("heatmap_messages", streams.heatmaps, heatmap_messages)
+            updates = op.map("heatmap_messages", streams.heatmaps, heatmap_messages)
             op.output("kafka_heatmap_updates", updates, kafka.sink(kafka.heatmap_updates))
         event_lists = streams.events
         ch_key = _single_key if outputs.clickhouse_single_writer else _source_key
@@ -190,7 +190,7 @@ def build_flow(
     if outputs.dead_letter is not None or kafka is not None:
         rejects = op.filter_map("dead_letters", anonymized, dead_letter_chunk)
     if kafka is not None:
-        dead_messages = op.flat_map("dead_letter_messages", rejects, dead_letter_messages)
+        dead_messages = op.map("dead_letter_messages", rejects, dead_letter_messages)
         op.output("kafka_dead_letter", dead_messages, kafka.sink(kafka.dead_letter))
     if outputs.dead_letter is not None:
         dl = batch_rows(

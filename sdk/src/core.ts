@@ -13,9 +13,9 @@ export type { Deps, ErrorDetails, EventType, PrivacyMode, Props, TrackedEvent } 
 export const OPT_OUT_KEY = 'insightlite.optout';
 
 function doNotTrack(): boolean {
-  const n = navigator as Navigator & { globalPrivacyControl?: boolean; msDoNotTrack?: string };
+  const n = navigator as Navigator & { globalPrivacyControl?: boolean };
   const w = window as Window & { doNotTrack?: string };
-  return n.doNotTrack === '1' || w.doNotTrack === '1' || n.msDoNotTrack === '1' || n.globalPrivacyControl === true;
+  return n.doNotTrack === '1' || w.doNotTrack === '1' || n.globalPrivacyControl === true;
 }
 
 /**
@@ -38,6 +38,7 @@ export class Tracker implements PluginHost {
     this._sessions = new SessionStore(_deps.uuid);
     this._sender = new Sender(this.config, _deps);
     this._disabled = this.config.respectDoNotTrack && doNotTrack();
+    if (this._disabled || this._optedOut) this._sender.stop(); // not even what an earlier page stored
     if (this._disabled) return;
     this._pageview(document.referrer);
     this._watchNavigation();
@@ -85,6 +86,7 @@ export class Tracker implements PluginHost {
   optIn(): void {
     save('localStorage', OPT_OUT_KEY, null);
     this._optedOut = false;
+    if (!this._disabled) this._sender.resume();
   }
 
   stats(): SenderStats {

@@ -87,7 +87,7 @@ export class Sender {
   flush(): Promise<void> {
     clearTimeout(this._timer);
     this._timer = undefined;
-    while (this._queue.length) {
+    while (this._queue.length && !this._stopped) {
       const batch = this._take(MAX_BATCH_EVENTS, MAX_BATCH_BYTES);
       const sending = this._send(batch, 0);
       this._inflight.add(sending);
@@ -101,7 +101,7 @@ export class Sender {
     const nav = navigator as Navigator & { sendBeacon?: (url: string, data: BodyInit) => boolean };
     this._retrying.forEach((batch) => this._queue.unshift(...batch));
     this._retrying.clear();
-    while (this._queue.length) {
+    while (this._queue.length && !this._stopped) {
       const batch = this._take(MAX_BATCH_EVENTS, BEACON_LIMIT - 1024);
       const body = this._body(batch);
       const sent =
@@ -126,6 +126,10 @@ export class Sender {
   stop(): void {
     this._stopped = true;
     clearTimeout(this._timer);
+  }
+
+  resume(): void {
+    this._stopped = false;
   }
 
   private _schedule(): void {

@@ -85,6 +85,16 @@ describe('consent', () => {
     expect(again.posts.flat().map((e) => e.name)).toEqual(['y']);
   });
 
+  it('sends nothing an earlier page stored while opted out', async () => {
+    localStorage.setItem(OPT_OUT_KEY, '1');
+    const stored = { v: 1, event_id: 'e', site_id: 'shop', session_id: 's', type: 'custom', name: 'old', ts: Date.UTC(2026, 10, 25, 11), url: 'https://shop.example.com/' };
+    localStorage.setItem('insightlite.queue.shop', JSON.stringify([stored]));
+    const h = start({ flushInterval: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await h.tracker.flush();
+    expect(h.fetch).not.toHaveBeenCalled();
+  });
+
   it('respects Do Not Track unless told otherwise', async () => {
     Object.defineProperty(navigator, 'doNotTrack', { configurable: true, value: '1' });
     try {
