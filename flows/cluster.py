@@ -9,9 +9,14 @@ machine; across machines, start the same command with `-i`/`-a` on each.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import socket
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
+from types import FrameType
 from typing import Any
 
 from bytewax.dataflow import Dataflow
@@ -23,6 +28,8 @@ from connectors.flow_sinks import close_deferred_clients
 # A factory returns the flow, or the flow and what to run once it has ended.
 FlowFactory = Callable[..., Dataflow | tuple[Dataflow, Callable[[], None]]]
 RecoveryFactory = Callable[[], RecoveryConfig | None]
+# How long stopped workers get to finish before they are killed.
+STOP_GRACE_S = 10.0
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -84,6 +91,22 @@ def run_local_cluster(
     ]
     for child in children:
         child.start()
+    try:
+        with _terminate_as_interrupt():
+            failed = _wait(children, timeout)
+    except KeyboardInterrupt:
+        # Ctrl-C, or SIGTERM from a supervisor: the workers stop with this process
+        # rather than being left behind without it.
+        _stop(children)
+        raise
+    if failed:
+        for child in children:
+            if child.is_alive():
+                child.kill()
+        raise RuntimeError("worker processes failed: " + "; ".join(failed))
+
+
+def _wait(children: list[Any], timeout: float | None) -> list[str]:
     failed = []
     for child in children:
         child.join(timeout)
@@ -93,8 +116,33 @@ def run_local_cluster(
             failed.append(f"{child.name} timed out")
         elif child.exitcode != 0:
             failed.append(f"{child.name} exited with {child.exitcode}")
-    if failed:
-        for child in children:
-            if child.is_alive():
-                child.kill()
-        raise RuntimeError("worker processes failed: " + "; ".join(failed))
+    return failed
+
+
+def _stop(children: list[Any]) -> None:
+    """SIGINT to every live worker, then SIGKILL to those still alive after the grace."""
+    for child in children:
+        if child.is_alive() and child.pid is not None:
+            os.kill(child.pid, signal.SIGINT)
+    for child in children:
+        child.join(STOP_GRACE_S)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt as SIGINT does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from connectors.kafka.record_sink import KafkaRecordsSink, KeyedRecord
 from connectors.kafka.topics import DEAD_LETTER, HEATMAP_UPDATES, PROCESSED_EVENTS, topic_name
+from insightlite.metrics import SINK_RETRIES
 from insightlite.settings import Settings
 from operators.batching import Chunk
 from operators.model import EVENT_COLUMN_COUNT, AnonymizedEvent
@@ -30,7 +31,8 @@ class KafkaOutputs:
     dead_letter: str
 
     def sink(self, topic_name: str) -> KafkaRecordsSink:
-        return KafkaRecordsSink(topic_name, self.config)
+        on_retry = SINK_RETRIES.labels(f"kafka.{topic_name}").inc
+        return KafkaRecordsSink(topic_name, self.config, on_retry=on_retry)
 
 
 def kafka_outputs(settings: Settings) -> KafkaOutputs:

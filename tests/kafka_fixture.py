@@ -89,6 +89,21 @@ def read_topic(
         consumer.close()
 
 
+def topic_size(bootstrap: str, topic: str) -> int:
+    """How many records the topic holds (sum of its partitions' end offsets)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "topic-size", "logger": _client_log}
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in partitions
+        )
+    finally:
+        consumer.close()
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "t"
 

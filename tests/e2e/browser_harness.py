@@ -21,14 +21,13 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from PIL import Image, ImageChops, ImageDraw
 
 from flows.cluster import free_ports
 from insightlite.heatmap_image import EMPTY_CELL, heatmap_geometry
 from insightlite.heatmaps import HeatmapCell
 from tests.e2e.cli import ROOT
-from tests.kafka_fixture import read_topic
+from tests.kafka_fixture import read_topic, topic_size
 
 SCRIPT = ROOT / "sdk" / "dist" / "insightlite.min.js"
 PAGE_TEMPLATE = Path(__file__).resolve().parent / "sdk_page" / "index.html"
@@ -182,19 +181,6 @@ def running_collector(env: dict[str, str], log: Path) -> Iterator[CollectorProce
 
 
 # --- the raw_events topic ----------------------------------------------------------
-
-
-def topic_size(bootstrap: str, topic: str) -> int:
-    """How many records the topic holds (sum of its partitions' end offsets)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "sdk-e2e-size"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in partitions
-        )
-    finally:
-        consumer.close()
 
 
 def raw_events(bootstrap: str, topic: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from insightlite.kafka_local import LocalKafka
 from insightlite.settings import load_settings
 from tests.e2e.cli import ROOT, query_json
 from tests.flows.test_kafka_flow import produce_raw
+from tests.kafka_fixture import read_topic, topic_size
 
 EVENTS = 60_000
 
@@ -59,7 +60,14 @@ def test_broker_restarted_mid_run_loses_nothing(tmp_path: Path) -> None:
         kafka.restart()
         out, err = flow.communicate(timeout=300)
         assert flow.returncode == 0, err[-3000:]
-    summary = orjson.loads(out.strip().splitlines()[-1])
-    assert summary["events_in"] == EVENTS
-    unique = summary["accepted"] - summary["duplicates"]
+        summary = orjson.loads(out.strip().splitlines()[-1])
+        assert summary["events_in"] == EVENTS
+        unique = summary["accepted"] - summary["duplicates"]
+        # The Kafka outputs lose nothing either (at least once: duplicates allowed).
+        bootstrap = kafka.bootstrap_servers
+        processed_topic = topic_name(settings, "processed_events")
+        processed = read_topic(bootstrap, processed_topic, topic_size(bootstrap, processed_topic))
+        assert len({orjson.loads(m.value())["event_id"] for m in processed}) == unique
+        dead = read_topic(bootstrap, topic_name(settings, "dead_letter"), summary["rejected_total"])
+        assert len(dead) >= summary["rejected_total"]
     assert query_json(tmp_path / "d", "SELECT count() AS n FROM events FINAL")[0]["n"] == unique

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import pickle
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import bytewax.operators as op
 from bytewax.dataflow import Dataflow
+from bytewax.inputs import DynamicSource, StatelessSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from bytewax.testing import TestingSource
 
@@ -90,4 +93,35 @@ def pipeline_flow(
         redistribute=process_count > 1,
         sessions=build_sessions_spec(config) if with_sessions else None,
     )
+    return flow
+
+
+class _Idle(StatelessSourcePartition[int]):
+    """A source that never ends and never yields: a worker that runs until stopped."""
+
+    def next_batch(self) -> list[int]:
+        return []
+
+    def next_awake(self) -> datetime:
+        return datetime.now(UTC) + timedelta(milliseconds=100)
+
+
+class IdleSource(DynamicSource[int]):
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Idle:
+        return _Idle()
+
+
+class _Discard(StatelessSinkPartition[int]):
+    def write_batch(self, items: list[int]) -> None:
+        return None
+
+
+class DiscardSink(DynamicSink[int]):
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Discard:
+        return _Discard()
+
+
+def endless_flow(process_id: int = 0, process_count: int = 1) -> Dataflow:
+    flow = Dataflow("endless")
+    op.output("discard", op.input("idle", flow, IdleSource()), DiscardSink())
     return flow
