@@ -10,7 +10,7 @@ once: consumers deduplicate by `event_id`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pyarrow as pa
@@ -52,14 +52,14 @@ def kafka_outputs(settings: Settings) -> KafkaOutputs:
 
 def event_messages(chunk: Chunk) -> list[KeyedRecord]:
     """The anonymized events, keyed by session id: the events table's columns as JSON."""
+    # zip stops at the last column name: the fields after it are not columns.
     names = AnonymizedEvent._fields[:EVENT_COLUMN_COUNT]
     dumps = orjson.dumps
-    records: list[KeyedRecord] = []
-    for event in chunk.rows:
-        assert isinstance(event, AnonymizedEvent)
-        body = dict(zip(names, event[:EVENT_COLUMN_COUNT], strict=True))
-        records.append((event.session_id.encode(), dumps(body)))
-    return records
+    events = cast("list[AnonymizedEvent]", chunk.rows)
+    return [
+        (event.session_id.encode(), dumps(dict(zip(names, event, strict=False))))
+        for event in events
+    ]
 
 
 def heatmap_messages(chunk: Chunk) -> list[KeyedRecord]:

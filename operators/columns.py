@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 from operator import itemgetter
 
 import pyarrow as pa
@@ -38,7 +39,9 @@ def events_table(events: Sequence[AnonymizedEvent]) -> pa.Table:
     """Columnar copy of anonymized events: one transpose, then one array per column."""
     if not events:
         return EVENTS_SCHEMA.empty_table()
-    columns = list(zip(*events, strict=True))[:EVENT_COLUMN_COUNT]
+    # zip(*events) makes one column per step: the fields after the table's
+    # columns are never transposed.
+    columns = islice(zip(*events, strict=True), EVENT_COLUMN_COUNT)
     return pa.Table.from_arrays(
         [
             pa.array(values, type=field.type)

@@ -1,5 +1,5 @@
 import type { Plugin, PluginHost } from './config';
-import { cleanUrl, maskText } from './privacy';
+import { cleanUrl, maskEmails, maskText } from './privacy';
 import type { ErrorDetails } from './types';
 
 const MAX_MESSAGE = 1000;
@@ -47,7 +47,7 @@ function report(host: PluginHost, seen: Map<string, number>, details: ErrorDetai
 }
 
 function stripStack(stack: string): string {
-  return stack.replace(/\?[^\s):]*/g, '').replace(/[^\s@<>()"',;:]+@[^\s@<>()"',;:]+\.[A-Za-z]{2,}/g, '[email]');
+  return maskEmails(stack.replace(/\?[^\s):]*/g, ''));
 }
 
 /** window errors and unhandled promise rejections, with the stack truncated. */

@@ -6,9 +6,14 @@ export const IGNORE_ATTRIBUTE = 'data-insightlite-ignore';
 const EMAIL = /[^\s@<>()"',;:]+@[^\s@<>()"',;:]+\.[A-Za-z]{2,}/g;
 const MAX_TEXT = 1024;
 
+/** Emails become [email]. */
+export function maskEmails(text: string): string {
+  return text.replace(EMAIL, '[email]');
+}
+
 /** Balanced mode's masking: emails become [email], every digit becomes *. */
 export function maskText(text: string): string {
-  return text.replace(EMAIL, '[email]').replace(/\d/g, '*');
+  return maskEmails(text).replace(/\d/g, '*');
 }
 
 /** A URL as the mode allows it: strict keeps origin and path, balanced masks the query. */

@@ -88,8 +88,8 @@ export class Sender {
     clearTimeout(this._timer);
     this._timer = undefined;
     while (this._queue.length && !this._stopped) {
-      const batch = this._take(MAX_BATCH_EVENTS, MAX_BATCH_BYTES);
-      const sending = this._send(batch, 0);
+      const [batch, body] = this._take(MAX_BATCH_EVENTS, MAX_BATCH_BYTES);
+      const sending = this._send(batch, body, 0);
       this._inflight.add(sending);
       void sending.then(() => this._inflight.delete(sending));
     }
@@ -102,8 +102,7 @@ export class Sender {
     this._retrying.forEach((batch) => this._queue.unshift(...batch));
     this._retrying.clear();
     while (this._queue.length && !this._stopped) {
-      const batch = this._take(MAX_BATCH_EVENTS, BEACON_LIMIT - 1024);
-      const body = this._body(batch);
+      const [batch, body] = this._take(MAX_BATCH_EVENTS, BEACON_LIMIT);
       const sent =
         typeof nav.sendBeacon === 'function' &&
         byteLength(body) <= BEACON_LIMIT &&
@@ -141,27 +140,31 @@ export class Sender {
     }
   }
 
-  /** The oldest events that fit in one request. */
-  private _take(maxEvents: number, maxBytes: number): TrackedEvent[] {
-    let bytes = 2;
-    let n = 0;
-    while (n < this._queue.length && n < maxEvents) {
-      bytes += byteLength(JSON.stringify(this._queue[n])) + 24; // + sent_at
-      if (n > 0 && bytes > maxBytes) break;
-      n++;
-    }
-    return this._queue.splice(0, n);
+  /** The oldest events that fit in one request, and their body. */
+  private _take(maxEvents: number, maxBytes: number): [TrackedEvent[], string] {
+    const [count, body] = this._encode(this._queue, maxEvents, maxBytes);
+    return [this._queue.splice(0, count), body];
   }
 
-  private _body(batch: TrackedEvent[]): string {
+  /** The body of the first events that fit (at least one), each stamped with `sent_at` now. */
+  private _encode(events: TrackedEvent[], maxEvents: number, maxBytes: number): [number, string] {
     const sentAt = this._deps.now();
-    for (const e of batch) e.sent_at = sentAt;
-    return JSON.stringify(batch);
+    const parts: string[] = [];
+    let bytes = 2; // the brackets
+    while (parts.length < events.length && parts.length < maxEvents) {
+      const event = events[parts.length];
+      event.sent_at = sentAt;
+      const json = JSON.stringify(event);
+      bytes += byteLength(json) + 1; // and its comma
+      if (parts.length > 0 && bytes > maxBytes) break;
+      parts.push(json);
+    }
+    return [parts.length, `[${parts.join(',')}]`];
   }
 
   /** One attempt; a transient failure schedules the next one without holding up flush(). */
-  private async _send(batch: TrackedEvent[], attempt: number): Promise<void> {
-    const [outcome, retryAfterMs] = await this._post(this._body(batch));
+  private async _send(batch: TrackedEvent[], body: string, attempt: number): Promise<void> {
+    const [outcome, retryAfterMs] = await this._post(body);
     if (outcome !== 'retry') {
       this.stats[outcome === 'ok' ? 'sent' : 'rejected'] += batch.length;
       if (attempt > 0) this._unstore(batch);
@@ -176,7 +179,7 @@ export class Sender {
     this._retrying.add(batch);
     setTimeout(() => {
       // Gone from the set: the page-hide beacon took the batch meanwhile.
-      if (this._retrying.delete(batch) && !this._stopped) void this._send(batch, attempt + 1);
+      if (this._retrying.delete(batch) && !this._stopped) void this._send(batch, this._encode(batch, Infinity, Infinity)[1], attempt + 1);
     }, delay);
   }
 

@@ -8,7 +8,6 @@ import contextlib
 import functools
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from PIL import Image, ImageChops, ImageDraw
 from flows.cluster import free_ports
 from insightlite.heatmap_image import EMPTY_CELL, heatmap_geometry
 from insightlite.heatmaps import HeatmapCell
-from tests.e2e.cli import ROOT
+from tests.e2e.cli import ROOT, start_insightlite, wait_ready
 from tests.kafka_fixture import read_topic, topic_size
 
 SCRIPT = ROOT / "sdk" / "dist" / "insightlite.min.js"
@@ -130,28 +129,11 @@ class CollectorProcess:
         (self.port,) = free_ports(1)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        self._log_handle = log.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "insightlite.cli", "collector", *self._address()],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log_handle,
-            stderr=subprocess.STDOUT,
-        )
+        address = ["--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = start_insightlite(["collector", *address], env, log)
 
-    def _address(self) -> list[str]:
-        return ["--host", "127.0.0.1", "--port", str(self.port)]
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the collector exited:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise AssertionError(f"the collector never became ready:\n{self.log_tail()}")
+    def wait_ready(self) -> None:
+        wait_ready(f"{self.url}/ready", self.process, self.log)
 
     def metrics(self) -> str:
         return httpx.get(f"{self.url}/metrics", timeout=5).text
@@ -164,7 +146,6 @@ class CollectorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        self._log_handle.close()
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,31 +21,7 @@ import orjson
 
 from flows.cluster import free_ports
 from insightlite.kafka_local import LocalKafka
-from tests.e2e.cli import ROOT
-
-
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "insightlite.cli", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} never became ready:\n{log.read_text()[-3000:]}")
+from tests.e2e.cli import ROOT, start_insightlite, wait_ready
 
 
 def _cli(args: list[str], env: dict[str, str]) -> str:
@@ -84,9 +59,9 @@ def test_collector_two_workers_and_api_as_separate_processes(tmp_path: Path) -> 
         }
         _cli(["kafka", "init"], env)
         collector_log = tmp_path / "collector.log"
-        collector = _start(["collector"], env, collector_log)
+        collector = start_insightlite(["collector"], env, collector_log)
         try:
-            _wait_ready(f"http://127.0.0.1:{collector_port}/ready", collector, collector_log)
+            wait_ready(f"http://127.0.0.1:{collector_port}/ready", collector, collector_log)
             sent = _cli(
                 [
                     "generate",
@@ -121,7 +96,7 @@ def test_collector_two_workers_and_api_as_separate_processes(tmp_path: Path) -> 
                 "-a",
                 addresses,
             ]
-            workers.append((_start(args, env, log), log))
+            workers.append((start_insightlite(args, env, log), log))
         for worker, log in workers:
             assert worker.wait(timeout=600) == 0, log.read_text()[-3000:]
         summaries = [orjson.loads(log.read_text().strip().splitlines()[-1]) for _, log in workers]
@@ -150,9 +125,9 @@ def test_collector_two_workers_and_api_as_separate_processes(tmp_path: Path) -> 
         .splitlines()[-1]
     )
     api_log = tmp_path / "api.log"
-    api = _start(["api"], env, api_log)
+    api = start_insightlite(["api"], env, api_log)
     try:
-        _wait_ready(f"http://127.0.0.1:{api_port}/ready", api, api_log)
+        wait_ready(f"http://127.0.0.1:{api_port}/ready", api, api_log)
         today = datetime.now(UTC).date()
         params = {"from": str(today - timedelta(days=2)), "to": str(today + timedelta(days=1))}
         response = httpx.get(
