@@ -31,10 +31,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, sync_playwright
 
 from connectors.kafka.topics import create_topics, topic_name, topic_names
+from insightlite.generator import PLANTED_CARDS, PLANTED_EMAILS, PLANTED_PHONES, PLANTED_SSNS
 from insightlite.heatmap_image import describe_filter
 from insightlite.heatmaps import HeatmapCell, HeatmapFilter
 from insightlite.kafka_local import LocalKafka
@@ -52,10 +54,19 @@ from tests.e2e.browser_harness import (
 )
 from tests.e2e.cli import ROOT, insightlite, query_json
 from tests.kafka_fixture import TopicFactory, read_topic
+from tests.privacy_scan import ip_leaks, planted_leaks
 
 SITE = "sdk-e2e"
 ARTIFACTS = ROOT / "test-artifacts" / "sdk-e2e"
 SECRET = "browser-sdk-test-secret-01"
+PLANTED_PROPS = {
+    "email": PLANTED_EMAILS[0],
+    "phone": PLANTED_PHONES[0],
+    "card": PLANTED_CARDS[0],
+    "ssn": PLANTED_SSNS[0],
+}
+# What the collector adds to each record: not what the browser sent.
+COLLECTOR_FIELDS = ("ip", "ua", "received_at")
 
 # A desktop Chrome user agent: the pipeline's bot filter drops "HeadlessChrome".
 DESKTOP_UA = (
@@ -176,6 +187,12 @@ def drive_page(browser: Browser, origin: str, endpoint: str, screenshot: Path) -
     run.clicks["buy"] = click_element(page, "#buy")
     run.fixed_clicks.append(click_element(page, "#menu"))
     run.clicks["secret"] = click_element(page, "#secret")  # inside data-insightlite-ignore
+    # Personal data a page might hand the tracker: balanced mode masks it before
+    # it leaves the browser, and none of it may reach any output.
+    page.evaluate(
+        "(p) => { window.insightlite.track('signup', p); window.insightlite.identify(p); }",
+        PLANTED_PROPS,
+    )
     page.evaluate("() => window.insightlite.flush()")
     run.flushed_ids = {
         event["event_id"] for request in run.requests for event in request["events"] or []
@@ -379,6 +396,31 @@ def check_tables(run: BrowserRun, raw: Raw, data_dir: Path) -> Cells:
     return cells
 
 
+def check_privacy(raw: Raw, data_dir: Path) -> None:
+    """The planted personal data: masked by the tracker, and in no output in clear."""
+    planted = list(PLANTED_PROPS.values())
+    customs = [e for e in raw if e["type"] == "custom"]
+    assert {e["name"] for e in customs} == {"signup", "identify"}, customs
+    assert all(e["props"] for e in customs), customs  # masked, not dropped
+    sent = [{k: v for k, v in e.items() if k not in COLLECTOR_FIELDS} for e in raw]
+    assert not planted_leaks(orjson.dumps(sent).decode(), planted)
+    client_ips = {str(e["ip"]) for e in raw}
+    archive = data_dir / "archive"
+    outputs = {
+        table: orjson.dumps(query_json(data_dir, f"SELECT * FROM {table}")).decode()
+        for table in ("events", "sessions", "heatmap_aggregates")
+    }
+    outputs["archive"] = "\n".join(
+        orjson.dumps(rows, default=str).decode()
+        for rows in (pq.read_table(path).to_pylist() for path in archive.rglob("*.parquet"))
+    )
+    outputs["dead_letter"] = "\n".join(p.read_text() for p in archive.rglob("*.jsonl"))
+    assert outputs["archive"], "the archive is empty"
+    for name, text in outputs.items():
+        assert not planted_leaks(text, planted), name
+        assert not ip_leaks(text, client_ips), name
+
+
 def write_pictures(run: BrowserRun, cells: Cells, data_dir: Path) -> None:
     """The click heatmap of / as the command draws it, and the side-by-side picture."""
     heatmap_png = ARTIFACTS / "heatmap-click.png"
@@ -454,4 +496,5 @@ def test_tracker_in_a_real_browser_end_to_end(
     data_dir = tmp_path / "data"
     run_pipeline(data_dir, env, topic_name(settings, "dead_letter"))
     cells = check_tables(run, raw, data_dir)
+    check_privacy(raw, data_dir)
     write_pictures(run, cells, data_dir)

@@ -26,19 +26,10 @@ from insightlite.generator import (
     write_jsonl,
 )
 from tests.e2e.cli import insightlite, query_json
+from tests.privacy_scan import ip_leaks, planted_leaks
 
 NOW_MS = 1_764_072_000_000
 IP_IN_TEXT = re.compile(r'"ip"\s*:\s*"([^"]+)"')
-IP_TOKEN = re.compile(r"[0-9A-Fa-f:.]*[0-9A-Fa-f][0-9A-Fa-f:.]*")
-
-
-def _variants(value: str) -> set[str]:
-    """The value as written, and as digits only (a card or phone without separators)."""
-    digits = re.sub(r"\D", "", value)
-    forms = {value}
-    if len(digits) >= 9 and "@" not in value and "." not in value.strip("."):
-        forms.add(digits)
-    return forms
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +96,7 @@ def test_no_planted_personal_data_in_clear_text(outputs: dict[str, object], outp
         *PLANTED_IPS,
         *PLANTED_SECRETS,
     ]
-    leaks = sorted({form for value in planted for form in _variants(value) if form in text})
+    leaks = planted_leaks(text, planted)
     assert not leaks, f"{output} leaks {leaks}"
 
 
@@ -113,9 +104,7 @@ def test_no_planted_personal_data_in_clear_text(outputs: dict[str, object], outp
 def test_no_raw_client_ip_in_clear_text(outputs: dict[str, object], output: str) -> None:
     raw_ips = outputs["raw_ips"]
     assert isinstance(raw_ips, set) and len(raw_ips) > 50
-    # Every token that could be an address, IPv4 or IPv6, compared with the input's IPs.
-    tokens = {token.strip(".:") for token in IP_TOKEN.findall(str(outputs[output]))}
-    leaks = sorted(tokens & raw_ips)
+    leaks = ip_leaks(str(outputs[output]), raw_ips)
     assert not leaks, f"{output} leaks client IPs {leaks[:5]}"
 
 
