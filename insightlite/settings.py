@@ -60,7 +60,7 @@ def check_storage_url(value: str) -> str:
     return value
 
 
-def _split_csv(value: Any) -> Any:
+def split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
@@ -206,7 +206,7 @@ class Settings(BaseSettings):
     @field_validator("site_allowlist", "bot_patterns", "collector_trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
-        return _split_csv(value)
+        return split_csv(value)
 
     @field_validator("site_allowlist")
     @classmethod
@@ -280,7 +280,7 @@ class Settings(BaseSettings):
         return self.archive_url or str(self.data_dir / "archive")
 
 
-def _setting_name(location: tuple[Any, ...], message: str) -> str:
+def setting_name(location: tuple[Any, ...], message: str) -> str:
     if location:
         return ENV_PREFIX + str(location[0]).upper()
     match = re.match(r"^(?:Value error, )?(\w+):", message)
@@ -299,6 +299,6 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for error in exc.errors():
             message = str(error["msg"])
-            name = _setting_name(tuple(error.get("loc", ())), message)
+            name = setting_name(tuple(error.get("loc", ())), message)
             lines.append(f"{name}: {message}")
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

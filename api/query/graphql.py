@@ -13,10 +13,11 @@ The printed schema is kept in ``api/query/schema.graphql`` (a test compares them
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
 import strawberry
 from fastapi import Depends, Request
@@ -37,10 +38,11 @@ from api.query.auth import (
     Principal,
 )
 from api.query.deps import Services, authenticated, services
-from api.query.layer import InvalidCursor, InvalidQuery
+from api.query.layer import InvalidCursor, InvalidQuery, QueryLayer
 from connectors.clickhouse import ClickHouseUnavailable
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 CODE_BAD_REQUEST = "BAD_REQUEST"
 CODE_FORBIDDEN = "FORBIDDEN"
@@ -178,18 +180,25 @@ def _validation_message(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
-    """Run a layer call, turning what a client may know into coded GraphQL errors."""
-    try:
-        return await call()
-    except AccessDenied as exc:
-        raise _client_error(exc.reason, CODE_FORBIDDEN) from None
-    except ValidationError as exc:
-        raise _client_error(_validation_message(exc), CODE_BAD_REQUEST) from None
-    except (InvalidQuery, InvalidCursor) as exc:
-        raise _client_error(str(exc), CODE_BAD_REQUEST) from None
-    except ClickHouseUnavailable:
-        raise _client_error("the analytics store is unavailable", CODE_UNAVAILABLE) from None
+def _client_errors(
+    resolver: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[T]]:
+    """A resolver that turns what a client may know into coded GraphQL errors."""
+
+    @functools.wraps(resolver)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await resolver(*args, **kwargs)
+        except AccessDenied as exc:
+            raise _client_error(exc.reason, CODE_FORBIDDEN) from None
+        except ValidationError as exc:
+            raise _client_error(_validation_message(exc), CODE_BAD_REQUEST) from None
+        except (InvalidQuery, InvalidCursor) as exc:
+            raise _client_error(str(exc), CODE_BAD_REQUEST) from None
+        except ClickHouseUnavailable:
+            raise _client_error("the analytics store is unavailable", CODE_UNAVAILABLE) from None
+
+    return guarded
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -221,6 +230,10 @@ async def context_getter(
 M = TypeVar("M", bound=BaseModel)
 G = TypeVar("G")
 
+# The range arguments every read takes, named as in REST (``from`` is a Python keyword).
+FromDate = Annotated[date | None, strawberry.argument(name="from")]
+ToDate = Annotated[date | None, strawberry.argument(name="to")]
+
 
 def _to_graphql(graphql_type: type[G], answer: BaseModel) -> G:
     """The strawberry object of an answer (the pydantic integration adds from_pydantic)."""
@@ -229,74 +242,75 @@ def _to_graphql(graphql_type: type[G], answer: BaseModel) -> G:
 
 
 def _build(model: type[M], **values: Any) -> M:
-    """A query model from resolver arguments (None means 'not given')."""
-    return model.model_validate({key: value for key, value in values.items() if value is not None})
-
-
-def _value(choice: enum.Enum | None) -> Any:
-    return None if choice is None else choice.value
+    """A query model from resolver arguments (None means 'not given'; enums give values)."""
+    return model.model_validate(
+        {
+            key: value.value if isinstance(value, enum.Enum) else value
+            for key, value in values.items()
+            if value is not None
+        }
+    )
 
 
 @strawberry.type(description="One site's analytics; every field checks its own permission.")
 class Site:
     id: str
 
-    def _allow(self, info: Info[Context, None], permission: str) -> Services:
+    # Each field checks its permission before it builds its query, so a token without
+    # the permission is told FORBIDDEN, not what is wrong with the arguments.
+    def _allow(self, info: Info[Context, None], permission: str) -> QueryLayer:
         info.context.principal.require(self.id, permission)
-        return info.context.services
+        return info.context.services.layer
 
     @strawberry.field(description="A page's heatmap cells (heatmaps:read).")
+    @_client_errors
     async def heatmap(
         self,
         info: Info[Context, None],
         path: str,
         type: HeatmapType = HeatmapType.CLICK,
         device: Device | None = None,
-        date_from: Annotated[date | None, strawberry.argument(name="from")] = None,
-        date_to: Annotated[date | None, strawberry.argument(name="to")] = None,
+        date_from: FromDate = None,
+        date_to: ToDate = None,
     ) -> Heatmap | None:
-        async def call() -> Heatmap:
-            found = self._allow(info, PERMISSION_HEATMAPS)
-            query = _build(
-                models.HeatmapQuery,
-                path=path,
-                type=type.value,
-                device=_value(device),
-                date_from=date_from,
-                date_to=date_to,
-            )
-            return _to_graphql(Heatmap, await found.layer.heatmap(self.id, query))
-
-        return await _guarded(call)
+        layer = self._allow(info, PERMISSION_HEATMAPS)
+        query = _build(
+            models.HeatmapQuery,
+            path=path,
+            type=type,
+            device=device,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        return _to_graphql(Heatmap, await layer.heatmap(self.id, query))
 
     @strawberry.field(description="Share of a page's views reaching each depth (heatmaps:read).")
+    @_client_errors
     async def scroll_depth(
         self,
         info: Info[Context, None],
         path: str,
         device: Device | None = None,
-        date_from: Annotated[date | None, strawberry.argument(name="from")] = None,
-        date_to: Annotated[date | None, strawberry.argument(name="to")] = None,
+        date_from: FromDate = None,
+        date_to: ToDate = None,
     ) -> ScrollDepth | None:
-        async def call() -> ScrollDepth:
-            found = self._allow(info, PERMISSION_HEATMAPS)
-            query = _build(
-                models.ScrollDepthQuery,
-                path=path,
-                device=_value(device),
-                date_from=date_from,
-                date_to=date_to,
-            )
-            return _to_graphql(ScrollDepth, await found.layer.scroll_depth(self.id, query))
-
-        return await _guarded(call)
+        layer = self._allow(info, PERMISSION_HEATMAPS)
+        query = _build(
+            models.ScrollDepthQuery,
+            path=path,
+            device=device,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        return _to_graphql(ScrollDepth, await layer.scroll_depth(self.id, query))
 
     @strawberry.field(description="A page of sessions, newest first (sessions:read).")
+    @_client_errors
     async def sessions(
         self,
         info: Info[Context, None],
-        date_from: Annotated[date | None, strawberry.argument(name="from")] = None,
-        date_to: Annotated[date | None, strawberry.argument(name="to")] = None,
+        date_from: FromDate = None,
+        date_to: ToDate = None,
         device: Device | None = None,
         country: str | None = None,
         has_errors: bool | None = None,
@@ -305,158 +319,143 @@ class Site:
         limit: int = 50,
         cursor: str | None = None,
     ) -> SessionsPage | None:
-        async def call() -> SessionsPage:
-            found = self._allow(info, PERMISSION_SESSIONS)
-            query = _build(
-                models.SessionsQuery,
-                date_from=date_from,
-                date_to=date_to,
-                device=_value(device),
-                country=country,
-                has_errors=has_errors,
-                has_rage_clicks=has_rage_clicks,
-                min_duration=min_duration,
-                limit=limit,
-                cursor=cursor,
-            )
-            return _to_graphql(SessionsPage, await found.layer.sessions(self.id, query))
-
-        return await _guarded(call)
+        layer = self._allow(info, PERMISSION_SESSIONS)
+        query = _build(
+            models.SessionsQuery,
+            date_from=date_from,
+            date_to=date_to,
+            device=device,
+            country=country,
+            has_errors=has_errors,
+            has_rage_clicks=has_rage_clicks,
+            min_duration=min_duration,
+            limit=limit,
+            cursor=cursor,
+        )
+        return _to_graphql(SessionsPage, await layer.sessions(self.id, query))
 
     @strawberry.field(description="One session and its events in order (sessions:read).")
+    @_client_errors
     async def session(
         self, info: Info[Context, None], id: strawberry.ID, events_limit: int = 1000
     ) -> SessionDetail | None:
-        async def call() -> SessionDetail | None:
-            found = self._allow(info, PERMISSION_SESSIONS)
-            try:
-                session_id = uuid.UUID(str(id))
-            except ValueError:
-                raise InvalidQuery("id is not a session id (UUID)") from None
-            query = _build(models.SessionEventsQuery, limit=events_limit)
-            detail = await found.layer.session(self.id, session_id, query.limit)
-            return None if detail is None else _to_graphql(SessionDetail, detail)
-
-        return await _guarded(call)
+        layer = self._allow(info, PERMISSION_SESSIONS)
+        try:
+            session_id = uuid.UUID(str(id))
+        except ValueError:
+            raise InvalidQuery("id is not a session id (UUID)") from None
+        query = _build(models.SessionEventsQuery, limit=events_limit)
+        detail = await layer.session(self.id, session_id, query.limit)
+        return None if detail is None else _to_graphql(SessionDetail, detail)
 
     @strawberry.field(description="Totals over the range (stats:read).")
+    @_client_errors
     async def stats(
         self,
         info: Info[Context, None],
-        date_from: Annotated[date | None, strawberry.argument(name="from")] = None,
-        date_to: Annotated[date | None, strawberry.argument(name="to")] = None,
+        date_from: FromDate = None,
+        date_to: ToDate = None,
         path: str | None = None,
         device: Device | None = None,
         country: str | None = None,
     ) -> StatsSummary | None:
-        async def call() -> StatsSummary:
-            found = self._allow(info, PERMISSION_STATS)
-            query = _build(
-                models.StatsQuery,
-                date_from=date_from,
-                date_to=date_to,
-                path=path,
-                device=_value(device),
-                country=country,
-            )
-            return _to_graphql(StatsSummary, await found.layer.stats(self.id, query))
-
-        return await _guarded(call)
+        layer = self._allow(info, PERMISSION_STATS)
+        query = _build(
+            models.StatsQuery,
+            date_from=date_from,
+            date_to=date_to,
+            path=path,
+            device=device,
+            country=country,
+        )
+        return _to_graphql(StatsSummary, await layer.stats(self.id, query))
 
     @strawberry.field(description="The stats per hour, day or week (stats:read).")
+    @_client_errors
     async def timeseries(
         self,
         info: Info[Context, None],
         interval: Interval = Interval.DAY,
-        date_from: Annotated[date | None, strawberry.argument(name="from")] = None,
-        date_to: Annotated[date | None, strawberry.argument(name="to")] = None,
+        date_from: FromDate = None,
+        date_to: ToDate = None,
         path: str | None = None,
         device: Device | None = None,
         country: str | None = None,
     ) -> Timeseries | None:
-        async def call() -> Timeseries:
-            found = self._allow(info, PERMISSION_STATS)
-            query = _build(
-                models.TimeseriesQuery,
-                interval=interval.value,
-                date_from=date_from,
-                date_to=date_to,
-                path=path,
-                device=_value(device),
-                country=country,
-            )
-            return _to_graphql(Timeseries, await found.layer.timeseries(self.id, query))
-
-        return await _guarded(call)
+        layer = self._allow(info, PERMISSION_STATS)
+        query = _build(
+            models.TimeseriesQuery,
+            interval=interval,
+            date_from=date_from,
+            date_to=date_to,
+            path=path,
+            device=device,
+            country=country,
+        )
+        return _to_graphql(Timeseries, await layer.timeseries(self.id, query))
 
     @strawberry.field(description="The stats per page, device or country (stats:read).")
+    @_client_errors
     async def breakdown(
         self,
         info: Info[Context, None],
         by: Dimension,
-        date_from: Annotated[date | None, strawberry.argument(name="from")] = None,
-        date_to: Annotated[date | None, strawberry.argument(name="to")] = None,
+        date_from: FromDate = None,
+        date_to: ToDate = None,
         path: str | None = None,
         device: Device | None = None,
         country: str | None = None,
         limit: int = 20,
     ) -> Breakdown | None:
-        async def call() -> Breakdown:
-            found = self._allow(info, PERMISSION_STATS)
-            query = _build(
-                models.BreakdownQuery,
-                by=by.value,
-                date_from=date_from,
-                date_to=date_to,
-                path=path,
-                device=_value(device),
-                country=country,
-                limit=limit,
-            )
-            return _to_graphql(Breakdown, await found.layer.breakdown(self.id, query))
-
-        return await _guarded(call)
+        layer = self._allow(info, PERMISSION_STATS)
+        query = _build(
+            models.BreakdownQuery,
+            by=by,
+            date_from=date_from,
+            date_to=date_to,
+            path=path,
+            device=device,
+            country=country,
+            limit=limit,
+        )
+        return _to_graphql(Breakdown, await layer.breakdown(self.id, query))
 
     @strawberry.field(description="Errors grouped by class and message (stats:read).")
+    @_client_errors
     async def errors(
         self,
         info: Info[Context, None],
-        date_from: Annotated[date | None, strawberry.argument(name="from")] = None,
-        date_to: Annotated[date | None, strawberry.argument(name="to")] = None,
+        date_from: FromDate = None,
+        date_to: ToDate = None,
         path: str | None = None,
         device: Device | None = None,
         country: str | None = None,
         limit: int = 50,
     ) -> list[ErrorGroup] | None:
-        async def call() -> list[ErrorGroup]:
-            found = self._allow(info, PERMISSION_STATS)
-            query = _build(
-                models.ErrorsQuery,
-                date_from=date_from,
-                date_to=date_to,
-                path=path,
-                device=_value(device),
-                country=country,
-                limit=limit,
-            )
-            answer = await found.layer.errors(self.id, query)
-            return [_to_graphql(ErrorGroup, group) for group in answer.groups]
-
-        return await _guarded(call)
+        layer = self._allow(info, PERMISSION_STATS)
+        query = _build(
+            models.ErrorsQuery,
+            date_from=date_from,
+            date_to=date_to,
+            path=path,
+            device=device,
+            country=country,
+            limit=limit,
+        )
+        answer = await layer.errors(self.id, query)
+        return [_to_graphql(ErrorGroup, group) for group in answer.groups]
 
 
 @strawberry.type
 class Query:
     @strawberry.field(description="A site the token grants; its fields hold the analytics.")
+    @_client_errors
     async def site(self, info: Info[Context, None], id: str) -> Site | None:
-        async def call() -> Site:
-            if not models.is_site_id(id):
-                raise InvalidQuery("id is not a site id (1-64 of A-Za-z0-9._-)")
-            if id not in info.context.principal.sites:
-                raise AccessDenied("site not granted by this token")
-            return Site(id=id)
-
-        return await _guarded(call)
+        if not models.is_site_id(id):
+            raise InvalidQuery("id is not a site id (1-64 of A-Za-z0-9._-)")
+        if id not in info.context.principal.sites:
+            raise AccessDenied("site not granted by this token")
+        return Site(id=id)
 
 
 class _Schema(strawberry.Schema):

@@ -44,7 +44,6 @@ from typing import Any, Final, TypeVar
 
 import anyio.to_thread
 import orjson
-from pydantic import BaseModel
 
 from api.query.cache import Codec, ResponseCache, cache_key
 from api.query.models import (
@@ -257,6 +256,13 @@ _EVENT_FILTERS: Final = {
     "device": "device_type = {device:String}",
     "country": "country_code = {country:String}",
 }
+# The session list's filters (min_duration apart: its default 0 means no filter).
+_SESSION_LIST_FILTERS: Final = {
+    "device": "device_type = {device:String}",
+    "country": "country_code = {country:String}",
+    "has_errors": "has_errors = {has_errors:Bool}",
+    "has_rage_clicks": "has_rage_clicks = {has_rage_clicks:Bool}",
+}
 _SESSION_FILTERS: Final = {
     "path": "entry_path = {path:String}",
     "device": "device_type = {device:String}",
@@ -287,6 +293,9 @@ _SESSION_DIMENSIONS: Final = {
 _PAGEVIEWS: Final = "event_type = 'pageview'"
 _PAGEVIEW_FIGURES: Final = "uniqExact(event_id) AS pageviews, uniqExact(ip_hash) AS visitors"
 
+# Sessions, bounces and average duration of one group of sessions (see _bounce_rate).
+_SESSION_FIGURES: Final = "count(), countIf(page_count <= 1), ifNotFinite(avg(duration_seconds), 0)"
+
 _SESSION_COLUMNS: Final = (
     "toString(session_id), start_time, end_time, duration_seconds, page_count, event_count, "
     "device_type, country_code, has_errors, has_rage_clicks, entry_path, exit_path, "
@@ -298,11 +307,17 @@ def _where(conditions: list[str]) -> str:
     return " AND ".join(f"({condition})" for condition in conditions)
 
 
+def _rows(client: ClickHouseClient, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``sql``, its ``{database}`` naming the client's database."""
+    return client.query(sql.replace("{database}", client.database), params).rows
+
+
 FilteredQuery = StatsQuery | TimeseriesQuery | BreakdownQuery | ErrorsQuery
+DatedQuery = HeatmapQuery | HeatmapImageQuery | ScrollDepthQuery | SessionsQuery | FilteredQuery
 
 
 def _filters(
-    query: FilteredQuery,
+    query: SessionsQuery | FilteredQuery,
     fragments: Mapping[str, str],
 ) -> tuple[list[str], dict[str, Any]]:
     conditions: list[str] = []
@@ -408,8 +423,8 @@ class QueryLayer:
     def _today(self) -> date:
         return datetime.fromtimestamp(self._clock(), tz=UTC).date()
 
-    def _days(self, date_from: date | None, date_to: date | None) -> DayRange:
-        return resolve_days(date_from, date_to, self._today(), self._max_range_days)
+    def _days(self, query: DatedQuery) -> DayRange:
+        return resolve_days(query.date_from, query.date_to, self._today(), self._max_range_days)
 
     @staticmethod
     def _check_site(site: str) -> None:
@@ -427,13 +442,20 @@ class QueryLayer:
         self,
         site: str,
         kind: str,
-        params: Mapping[str, Any],
-        work: Callable[[ClickHouseClient], A],
-        model: type[A],
-    ) -> A:
-        key = cache_key(site, kind, params)
+        days: DayRange,
+        query: DatedQuery,
+        work: Callable[[ClickHouseClient], R],
+        codec: Codec[R],
+    ) -> R:
+        """The answer to ``query`` from the cache, or from ``work`` on a miss.
+
+        The key holds the resolved days rather than the query's own: a range left to
+        its default moves with the clock.
+        """
+        params = query.model_dump(exclude={"date_from", "date_to"})
+        params.update(date_from=days.first.isoformat(), date_to=days.last.isoformat())
         return await self._cache.get_or_compute(
-            key, kind, lambda: self._run(work), _model_codec(model)
+            cache_key(site, kind, params), kind, lambda: self._run(work), codec
         )
 
     async def ping(self) -> None:
@@ -460,7 +482,7 @@ class QueryLayer:
     async def heatmap(self, site: str, query: HeatmapQuery) -> HeatmapAnswer:
         """The page's cells of one interaction type, summed over devices and days."""
         self._check_site(site)
-        days = self._days(query.date_from, query.date_to)
+        days = self._days(query)
         flt = self._heatmap_filter(site, query.path, query.type, query.device, days)
 
         conditions = list(_HEATMAP_CONDITIONS)
@@ -493,14 +515,12 @@ class QueryLayer:
                 cells=HeatmapCells(x=columns[0], y=columns[1], count=columns[2]),
             )
 
-        key_params = {"path": query.path, "type": query.type, "device": query.device}
-        key_params.update(date_from=days.first.isoformat(), date_to=days.last.isoformat())
-        return await self._cached(site, "heatmap", key_params, work, HeatmapAnswer)
+        return await self._cached(site, "heatmap", days, query, work, _model_codec(HeatmapAnswer))
 
     async def scroll_depth(self, site: str, query: ScrollDepthQuery) -> ScrollDepthAnswer:
         """The share of page views that reached each row of the page."""
         self._check_site(site)
-        days = self._days(query.date_from, query.date_to)
+        days = self._days(query)
         flt = self._heatmap_filter(site, query.path, "scroll", query.device, days)
 
         def work(client: ClickHouseClient) -> ScrollDepthAnswer:
@@ -524,9 +544,9 @@ class QueryLayer:
                 ],
             )
 
-        params = {"path": query.path, "device": query.device}
-        params.update(date_from=days.first.isoformat(), date_to=days.last.isoformat())
-        return await self._cached(site, "scroll_depth", params, work, ScrollDepthAnswer)
+        return await self._cached(
+            site, "scroll_depth", days, query, work, _model_codec(ScrollDepthAnswer)
+        )
 
     async def heatmap_png(self, site: str, query: HeatmapImageQuery) -> bytes:
         """The heatmap (or, for ``scroll``, the depth curve) drawn as a PNG."""
@@ -537,7 +557,7 @@ class QueryLayer:
         )
 
         self._check_site(site)
-        days = self._days(query.date_from, query.date_to)
+        days = self._days(query)
         flt = self._heatmap_filter(site, query.path, query.type, query.device, days)
         title = describe_filter(flt)
 
@@ -550,12 +570,7 @@ class QueryLayer:
             cells = fetch_cells(client, flt)
             return render_heatmap_png(cells, title=title, cell_height_px=self._cell_height_px)
 
-        params = {"path": query.path, "type": query.type, "device": query.device}
-        params.update(date_from=days.first.isoformat(), date_to=days.last.isoformat())
-        key = cache_key(site, "heatmap_png", params)
-        return await self._cache.get_or_compute(
-            key, "heatmap_png", lambda: self._run(work), _BYTES_CODEC
-        )
+        return await self._cached(site, "heatmap_png", days, query, work, _BYTES_CODEC)
 
     # --- sessions ----------------------------------------------------------------------
 
@@ -566,21 +581,10 @@ class QueryLayer:
         the previous page's last session, so sessions arriving meanwhile never shift it.
         """
         self._check_site(site)
-        days = self._days(query.date_from, query.date_to)
-        conditions = list(_SESSION_RANGE)
-        params: dict[str, Any] = {"site": site, "start": days.start, "end": days.end}
-        if query.device is not None:
-            conditions.append("device_type = {device:String}")
-            params["device"] = query.device
-        if query.country is not None:
-            conditions.append("country_code = {country:String}")
-            params["country"] = query.country
-        if query.has_errors is not None:
-            conditions.append("has_errors = {has_errors:Bool}")
-            params["has_errors"] = query.has_errors
-        if query.has_rage_clicks is not None:
-            conditions.append("has_rage_clicks = {has_rage_clicks:Bool}")
-            params["has_rage_clicks"] = query.has_rage_clicks
+        days = self._days(query)
+        filters, params = _filters(query, _SESSION_LIST_FILTERS)
+        conditions = [*_SESSION_RANGE, *filters]
+        params.update(site=site, start=days.start, end=days.end)
         if query.min_duration:
             conditions.append("duration_seconds >= {min_duration:UInt32}")
             params["min_duration"] = query.min_duration
@@ -600,7 +604,7 @@ class QueryLayer:
         )
 
         def work(client: ClickHouseClient) -> SessionsPage:
-            rows = client.query(sql.replace("{database}", client.database), params).rows
+            rows = _rows(client, sql, params)
             sessions = [_session(row) for row in rows[: query.limit]]
             next_cursor = None
             if len(rows) > query.limit:
@@ -638,14 +642,12 @@ class QueryLayer:
 
         def work(client: ClickHouseClient) -> SessionDetail | None:
             params: dict[str, Any] = {"site": site, "session_id": session_id}
-            rows = client.query(session_sql.replace("{database}", client.database), params).rows
+            rows = _rows(client, session_sql, params)
             if not rows:
                 return None
             found = _session(rows[0])
             params.update(start=found.start_time, end=found.end_time, limit=events_limit + 1)
-            event_rows = client.query(
-                events_sql.replace("{database}", client.database), params
-            ).rows
+            event_rows = _rows(client, events_sql, params)
             events = [
                 SessionEvent(
                     id=str(row[0]),
@@ -671,10 +673,7 @@ class QueryLayer:
     # --- stats -------------------------------------------------------------------------
 
     def _event_where(
-        self,
-        site: str,
-        days: DayRange,
-        query: StatsQuery | TimeseriesQuery | BreakdownQuery | ErrorsQuery,
+        self, site: str, days: DayRange, query: FilteredQuery
     ) -> tuple[str, dict[str, Any]]:
         conditions, params = _filters(query, _EVENT_FILTERS)
         params.update(site=site, date_from=days.first, date_to=days.last)
@@ -687,16 +686,10 @@ class QueryLayer:
         params.update(site=site, start=days.start, end=days.end)
         return _where([*_SESSION_RANGE, *conditions]), params
 
-    @staticmethod
-    def _stats_params(days: DayRange, query: BaseModel, *exclude: str) -> dict[str, Any]:
-        params = query.model_dump(exclude={"date_from", "date_to", *exclude})
-        params.update(date_from=days.first.isoformat(), date_to=days.last.isoformat())
-        return params
-
     async def stats(self, site: str, query: StatsQuery) -> StatsSummary:
         """Totals over the range: page views, visitors, sessions, bounce rate, duration."""
         self._check_site(site)
-        days = self._days(query.date_from, query.date_to)
+        days = self._days(query)
         event_where, event_params = self._event_where(site, days, query)
         session_where, session_params = self._session_where(site, days, query)
         events_sql = (
@@ -705,18 +698,12 @@ class QueryLayer:
             f"FROM {{database}}.events PREWHERE {_PAGEVIEWS} WHERE {event_where} GROUP BY day)"
         )
         sessions_sql = (
-            "SELECT count(), countIf(page_count <= 1), ifNotFinite(avg(duration_seconds), 0) "
-            f"FROM {{database}}.sessions FINAL WHERE {session_where}"
+            f"SELECT {_SESSION_FIGURES} FROM {{database}}.sessions FINAL WHERE {session_where}"
         )
 
         def work(client: ClickHouseClient) -> StatsSummary:
-            database = client.database
-            pageviews, visitors = client.query(
-                events_sql.replace("{database}", database), event_params
-            ).rows[0]
-            sessions, bounces, duration = client.query(
-                sessions_sql.replace("{database}", database), session_params
-            ).rows[0]
+            pageviews, visitors = _rows(client, events_sql, event_params)[0]
+            sessions, bounces, duration = _rows(client, sessions_sql, session_params)[0]
             return StatsSummary(
                 date_from=days.first,
                 date_to=days.last,
@@ -727,14 +714,12 @@ class QueryLayer:
                 avg_duration_seconds=round(float(duration), 2),
             )
 
-        return await self._cached(
-            site, "stats", self._stats_params(days, query), work, StatsSummary
-        )
+        return await self._cached(site, "stats", days, query, work, _model_codec(StatsSummary))
 
     async def timeseries(self, site: str, query: TimeseriesQuery) -> Timeseries:
         """The stats per hour, day or week (weeks start on Monday, UTC), gaps as zeros."""
         self._check_site(site)
-        days = self._days(query.date_from, query.date_to)
+        days = self._days(query)
         if query.interval == "hour" and days.days > MAX_HOURLY_RANGE_DAYS:
             raise InvalidQuery(f"hourly series cover at most {MAX_HOURLY_RANGE_DAYS} days")
         event_where, event_params = self._event_where(site, days, query)
@@ -747,24 +732,18 @@ class QueryLayer:
             "GROUP BY bucket"
         )
         sessions_sql = (
-            f"SELECT {_SESSION_BUCKETS[query.interval]} AS bucket, count(), "
-            "countIf(page_count <= 1), ifNotFinite(avg(duration_seconds), 0) "
+            f"SELECT {_SESSION_BUCKETS[query.interval]} AS bucket, {_SESSION_FIGURES} "
             f"FROM {{database}}.sessions FINAL WHERE {session_where} GROUP BY bucket"
         )
 
         def work(client: ClickHouseClient) -> Timeseries:
-            database = client.database
             traffic = {
                 _as_utc(row[0]): (int(row[1]), int(row[2]))
-                for row in client.query(
-                    events_sql.replace("{database}", database), event_params
-                ).rows
+                for row in _rows(client, events_sql, event_params)
             }
             visits = {
                 _as_utc(row[0]): (int(row[1]), int(row[2]), float(row[3]))
-                for row in client.query(
-                    sessions_sql.replace("{database}", database), session_params
-                ).rows
+                for row in _rows(client, sessions_sql, session_params)
             }
             points = []
             for start in _bucket_starts(days, query.interval):
@@ -784,14 +763,12 @@ class QueryLayer:
                 interval=query.interval, date_from=days.first, date_to=days.last, points=points
             )
 
-        return await self._cached(
-            site, "timeseries", self._stats_params(days, query), work, Timeseries
-        )
+        return await self._cached(site, "timeseries", days, query, work, _model_codec(Timeseries))
 
     async def breakdown(self, site: str, query: BreakdownQuery) -> Breakdown:
         """The stats per page, device class or country, by page views, top ``limit``."""
         self._check_site(site)
-        days = self._days(query.date_from, query.date_to)
+        days = self._days(query)
         event_where, event_params = self._event_where(site, days, query)
         session_where, session_params = self._session_where(site, days, query)
         event_key = _EVENT_DIMENSIONS[query.by]
@@ -805,26 +782,19 @@ class QueryLayer:
             "LIMIT {limit:UInt32}"
         )
         sessions_sql = (
-            f"SELECT {session_key} AS key, count(), countIf(page_count <= 1), "
-            "ifNotFinite(avg(duration_seconds), 0) "
+            f"SELECT {session_key} AS key, {_SESSION_FIGURES} "
             f"FROM {{database}}.sessions FINAL WHERE {session_where} "
             f"AND {session_key} IN {{keys:Array(String)}} GROUP BY key"
         )
 
         def work(client: ClickHouseClient) -> Breakdown:
-            database = client.database
-            ranked = client.query(
-                events_sql.replace("{database}", database), {**event_params, "limit": query.limit}
-            ).rows
+            ranked = _rows(client, events_sql, {**event_params, "limit": query.limit})
             keys = [str(row[0]) for row in ranked]
             visits: dict[str, tuple[int, int, float]] = {}
             if keys:
                 visits = {
                     str(row[0]): (int(row[1]), int(row[2]), float(row[3]))
-                    for row in client.query(
-                        sessions_sql.replace("{database}", database),
-                        {**session_params, "keys": keys},
-                    ).rows
+                    for row in _rows(client, sessions_sql, {**session_params, "keys": keys})
                 }
             rows = []
             for key, pageviews, visitors in ranked:
@@ -841,14 +811,12 @@ class QueryLayer:
                 )
             return Breakdown(by=query.by, date_from=days.first, date_to=days.last, rows=rows)
 
-        return await self._cached(
-            site, "breakdown", self._stats_params(days, query), work, Breakdown
-        )
+        return await self._cached(site, "breakdown", days, query, work, _model_codec(Breakdown))
 
     async def errors(self, site: str, query: ErrorsQuery) -> ErrorsAnswer:
         """Error events grouped by class and message, most frequent first."""
         self._check_site(site)
-        days = self._days(query.date_from, query.date_to)
+        days = self._days(query)
         event_where, params = self._event_where(site, days, query)
         sql = (
             "SELECT error_class, "
@@ -862,9 +830,7 @@ class QueryLayer:
         )
 
         def work(client: ClickHouseClient) -> ErrorsAnswer:
-            rows = client.query(
-                sql.replace("{database}", client.database), {**params, "limit": query.limit}
-            ).rows
+            rows = _rows(client, sql, {**params, "limit": query.limit})
             groups = [
                 ErrorGroup(
                     error_class=str(row[0]),
@@ -879,6 +845,4 @@ class QueryLayer:
             ]
             return ErrorsAnswer(date_from=days.first, date_to=days.last, groups=groups)
 
-        return await self._cached(
-            site, "errors", self._stats_params(days, query), work, ErrorsAnswer
-        )
+        return await self._cached(site, "errors", days, query, work, _model_codec(ErrorsAnswer))

@@ -12,10 +12,26 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from insightlite.settings import ENV_PREFIX, SITE_ID_PATTERN, ConfigError, check_storage_url
+# The pipeline settings' own helpers, so that both models read lists and name the
+# offending variable alike.
+from insightlite.settings import (
+    ENV_PREFIX,
+    SITE_ID_PATTERN,
+    ConfigError,
+    check_storage_url,
+    setting_name,
+    split_csv,
+)
 
 Tier = Literal["free", "pro", "enterprise"]
 TIERS: tuple[Tier, ...] = ("free", "pro", "enterprise")
@@ -31,12 +47,6 @@ SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS | RSA_ALGORITHMS | EC_ALGORITHMS | EDDSA_
 # An HMAC secret shorter than the hash output weakens the MAC (RFC 7518 section 3.2).
 MIN_HMAC_SECRET_CHARS = 32
 _PEM_START = "-----BEGIN"
-
-
-def _split_csv(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 def parse_webhook_urls(value: Any) -> Any:
@@ -90,7 +100,7 @@ class APISettings(BaseSettings):
         "means exports/ under the archive URL.",
     )
 
-    jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+    jwt_algorithms: Annotated[list[str], NoDecode, BeforeValidator(split_csv)] = Field(
         default_factory=lambda: ["HS256"],
         description="Accepted signature algorithms, one family: HS256/384/512, RS*/PS*, "
         "ES* or EdDSA. Never taken from a token.",
@@ -123,7 +133,7 @@ class APISettings(BaseSettings):
     )
     cache_max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
 
-    webhook_urls: Annotated[dict[str, str], NoDecode] = Field(
+    webhook_urls: Annotated[dict[str, str], NoDecode, BeforeValidator(parse_webhook_urls)] = Field(
         default_factory=dict, description="Per-site export notice URLs: 'site=url,site2=url'."
     )
     webhook_secret: SecretStr | None = Field(
@@ -134,11 +144,6 @@ class APISettings(BaseSettings):
         default=1.0, ge=0, le=3600, description="First retry delay; doubles each attempt."
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-
-    @field_validator("jwt_algorithms", mode="before")
-    @classmethod
-    def _algorithms_csv(cls, value: Any) -> Any:
-        return _split_csv(value)
 
     @field_validator("jwt_algorithms")
     @classmethod
@@ -167,11 +172,6 @@ class APISettings(BaseSettings):
                 "type per deployment keeps a public key from being used as an HMAC secret"
             )
         return value
-
-    @field_validator("webhook_urls", mode="before")
-    @classmethod
-    def _webhooks_csv(cls, value: Any) -> Any:
-        return parse_webhook_urls(value)
 
     @field_validator("webhook_urls")
     @classmethod
@@ -244,13 +244,6 @@ class APISettings(BaseSettings):
         return archive_url.rstrip("/") + "/exports"
 
 
-def _setting_name(location: tuple[Any, ...], message: str) -> str:
-    if location:
-        return ENV_PREFIX + str(location[0]).upper()
-    match = re.match(r"^(?:Value error, )?(\w+):", message)
-    return ENV_PREFIX + match.group(1).upper() if match else "settings"
-
-
 def load_api_settings(**overrides: Any) -> APISettings:
     """Read the API settings from the environment, apply non-None overrides, validate.
 
@@ -263,6 +256,6 @@ def load_api_settings(**overrides: Any) -> APISettings:
         lines = []
         for error in exc.errors():
             message = str(error["msg"])
-            name = _setting_name(tuple(error.get("loc", ())), message)
+            name = setting_name(tuple(error.get("loc", ())), message)
             lines.append(f"{name}: {message}")
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
