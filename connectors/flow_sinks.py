@@ -5,6 +5,9 @@ retried on infrastructure errors (see connectors.retry), and every write is
 idempotent: events collapse by `event_id` in ClickHouse (and carry a
 deduplication token derived from the offsets they cover); archive and
 dead-letter files have deterministic names, so a replay overwrites them.
+
+A row the destination refuses for what it contains becomes a dead letter
+(`sink_rejected`, see connectors.refusals) and the rest of the batch is written.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from bytewax.outputs import (
     DynamicSink,
@@ -24,6 +28,7 @@ from bytewax.outputs import (
 
 from connectors.archive import ArchiveWriter
 from connectors.clickhouse import ClickHouseClient, ClickHouseUnavailable, connect
+from connectors.refusals import RefusedRows, is_refusal, write_around_refusals
 from connectors.retry import retry_forever
 from insightlite.metrics import (
     END_TO_END,
@@ -49,8 +54,7 @@ def _record(sink: str, rows: int, started: float, totals: RunTotals | None) -> N
     SINK_BATCH_ROWS.labels(sink).observe(rows)
     SINK_SECONDS.labels(sink).observe(time.perf_counter() - started)
     if totals is not None:
-        with totals._lock:
-            totals.rows_written[sink] += rows
+        totals.add_rows_written(sink, rows)
 
 
 # One end-to-end latency sample per this many rows written to `events`.
@@ -66,10 +70,18 @@ def close_deferred_clients() -> None:
 
 
 class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
-    def __init__(self, url: str, database: str, table: str, totals: RunTotals | None):
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        table: str,
+        totals: RunTotals | None,
+        refused: RefusedRows | None,
+    ):
         self._client: ClickHouseClient = connect(url, database=database)
         self._table = table
         self._totals = totals
+        self._refused = refused
         self._label = f"clickhouse.{table}"
         self._latency_offset = 0  # rows seen, for the latency sampling stride
 
@@ -77,20 +89,32 @@ class _ClickHousePartition(StatefulSinkPartition[Chunk, None]):
         # A partitioned sink gets the values; the routing key is already gone.
         for chunk in values:
             started = time.perf_counter()
-            retry_forever(
-                functools.partial(
-                    self._client.insert_arrow,
-                    self._table,
-                    chunk.rows,
-                    dedup_token=f"{self._table}:{chunk.name}",
-                ),
+            written = retry_forever(
+                functools.partial(self._insert, chunk),
                 retryable=INFRASTRUCTURE_ERRORS,
                 what=f"insert into {self._table}",
                 on_retry=SINK_RETRIES.labels(self._label).inc,
             )
-            _record(self._label, chunk.row_count, started, self._totals)
+            _record(self._label, written, started, self._totals)
             if self._table == "events":
                 self._record_latency(chunk)
+
+    def _insert(self, chunk: Chunk) -> int:
+        """Insert the chunk; rows ClickHouse refuses become dead letters. Rows written."""
+        table = chunk.rows
+        if not isinstance(table, pa.Table):
+            raise TypeError(f"{self._label} takes Arrow tables, got {type(table).__name__}")
+
+        def insert(part: pa.Table, token: str) -> None:
+            self._client.insert_arrow(self._table, part, dedup_token=token)
+
+        if self._refused is None:
+            # Without a place to keep them, refused rows fail the write as they are.
+            insert(table, f"{self._table}:{chunk.name}")
+            return table.num_rows
+        refused = write_around_refusals(insert, table, f"{self._table}:{chunk.name}")
+        self._refused.keep(self._label, table, refused, chunk.name)
+        return table.num_rows - len(refused)
 
     def _record_latency(self, chunk: Chunk) -> None:
         """How long after the collector received them these rows became queryable."""
@@ -127,16 +151,23 @@ class _ClickHouseTarget:
     """Where a ClickHouse sink writes; the URL is checked when the sink is built."""
 
     def __init__(
-        self, url: str, database: str, table: str = "events", totals: RunTotals | None = None
+        self,
+        url: str,
+        database: str,
+        table: str = "events",
+        totals: RunTotals | None = None,
+        *,
+        refused: RefusedRows | None = None,
     ):
         connect(url, database=database)  # validates the URL now; connects lazily
         self.url = url
         self.database = database
         self.table = table
         self.totals = totals
+        self.refused = refused
 
     def _partition(self) -> _ClickHousePartition:
-        return _ClickHousePartition(self.url, self.database, self.table, self.totals)
+        return _ClickHousePartition(self.url, self.database, self.table, self.totals, self.refused)
 
 
 class ClickHouseSink(_ClickHouseTarget, FixedPartitionedSink[Chunk, None]):
@@ -179,36 +210,70 @@ def is_embedded(url: str) -> bool:
 
 
 def clickhouse_sink(
-    url: str, database: str, table: str = "events", totals: RunTotals | None = None
+    url: str,
+    database: str,
+    table: str = "events",
+    totals: RunTotals | None = None,
+    *,
+    refused: RefusedRows | None = None,
 ) -> ClickHouseSink | ClickHouseServerSink:
     """One writer for the embedded engine (it locks its directory), one per worker otherwise."""
     if is_embedded(url):
-        return ClickHouseSink(url, database, table, totals)
-    return ClickHouseServerSink(url, database, table, totals)
+        return ClickHouseSink(url, database, table, totals, refused=refused)
+    return ClickHouseServerSink(url, database, table, totals, refused=refused)
 
 
 class _ArchivePartition(StatelessSinkPartition[OutputItem]):
-    def __init__(self, writer: ArchiveWriter, kind: str, totals: RunTotals | None):
+    def __init__(
+        self,
+        writer: ArchiveWriter,
+        kind: str,
+        totals: RunTotals | None,
+        refused: RefusedRows | None,
+    ):
         self._writer = writer
         self._kind = kind
         self._totals = totals
+        self._refused = refused
 
     def write_batch(self, items: list[OutputItem]) -> None:
         for _key, chunk in items:
             started = time.perf_counter()
-            retry_forever(
+            written = retry_forever(
                 functools.partial(self._write, chunk),
                 retryable=INFRASTRUCTURE_ERRORS,
                 what=f"write {self._kind}",
                 on_retry=SINK_RETRIES.labels(self._kind).inc,
             )
-            _record(self._kind, chunk.row_count, started, self._totals)
+            _record(self._kind, written, started, self._totals)
 
-    def _write(self, chunk: Chunk) -> list[str]:
+    def _write(self, chunk: Chunk) -> int:
+        """Write the chunk; rows the archive format refuses become dead letters."""
         rows: Any = chunk.rows
-        if self._kind == "archive":
-            return self._writer.write_events(rows, name=chunk.name)
-        return self._writer.write_dead_letters(rows, name=chunk.name)
+        if self._kind != "archive":
+            self._writer.write_dead_letters(rows, name=chunk.name)
+            return chunk.row_count
+        try:
+            self._writer.write_events(rows, name=chunk.name)
+            return chunk.row_count
+        except Exception as exc:
+            if self._refused is None or not is_refusal(exc):
+                raise
+        # The file of a bucket must be written whole under its one name, so the rows the
+        # format refuses are found by encoding alone, then the rest is written once.
+        refused = write_around_refusals(
+            lambda part, _token: self._writer.encode_events(part), rows, chunk.name
+        )
+        kept = _without_rows(rows, [index for index, _message in refused])
+        self._writer.write_events(kept, name=chunk.name)
+        self._refused.keep(self._kind, rows, refused, chunk.name)
+        return kept.num_rows
+
+
+def _without_rows(table: pa.Table, indices: list[int]) -> pa.Table:
+    mask = np.ones(table.num_rows, dtype=bool)
+    mask[indices] = False
+    return table.filter(pa.array(mask))
 
 
 class ArchiveSink(DynamicSink[OutputItem]):
@@ -222,12 +287,14 @@ class ArchiveSink(DynamicSink[OutputItem]):
         kind: str = "archive",
         compression: str = "zstd",
         totals: RunTotals | None = None,
+        refused: RefusedRows | None = None,
     ) -> None:
         if kind not in ("archive", "dead_letter"):
             raise ValueError(f"unknown archive sink kind {kind!r}")
         self.writer = ArchiveWriter(url, compression=compression)  # type: ignore[arg-type]
         self.kind = kind
         self.totals = totals
+        self.refused = refused
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _ArchivePartition:
-        return _ArchivePartition(self.writer, self.kind, self.totals)
+        return _ArchivePartition(self.writer, self.kind, self.totals, self.refused)

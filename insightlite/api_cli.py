@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from insightlite.settings import Settings
 
 DEFAULT_PERMISSIONS = "stats:read,sessions:read,heatmaps:read"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*\Z")
 _SECONDS_PER_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 # Flags of the shared options, and the variables that carry them to uvicorn's workers
 # (each worker builds its app from the environment).

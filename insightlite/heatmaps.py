@@ -86,7 +86,7 @@ class HeatmapFilter:
     date_to: date | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.site_id, str) or not SITE_ID_PATTERN.match(self.site_id):
+        if not isinstance(self.site_id, str) or not SITE_ID_PATTERN.fullmatch(self.site_id):
             raise ValueError(f"site_id {self.site_id!r} is not a site id (1-64 of A-Za-z0-9._-)")
         if not isinstance(self.url_path, str) or not self.url_path:
             raise ValueError("url_path must be a non-empty string, e.g. '/pricing'")

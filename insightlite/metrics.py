@@ -62,6 +62,16 @@ class RunTotals:
     latency_ms: list[int] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def add_rows_written(self, sink: str, rows: int) -> None:
+        with self._lock:
+            self.rows_written[sink] += rows
+
+    def add_rejected(self, reason: str, events: int) -> None:
+        """Events rejected after the stages (a destination refused them)."""
+        with self._lock:
+            self.rejected[reason] += events
+            self.rejected_events += events
+
     def add_latencies(self, samples: list[int]) -> None:
         with self._lock:
             room = LATENCY_SAMPLES - len(self.latency_ms)

@@ -25,6 +25,7 @@ from bytewax.inputs import Source
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
+from connectors.archive import ArchiveWriter
 from connectors.clickhouse import ClickHouseUnavailable, apply_migrations, connect
 from connectors.flow_sinks import (
     ArchiveSink,
@@ -32,6 +33,7 @@ from connectors.flow_sinks import (
     close_deferred_clients,
     is_embedded,
 )
+from connectors.refusals import RefusedRows
 from connectors.retry import retry_forever
 from connectors.sources import GeneratorSource, JsonLinesSource
 from flows.cluster import run_local_cluster
@@ -172,14 +174,20 @@ def build_pipeline_flow(
     url = settings.resolved_clickhouse_url
     database = settings.clickhouse_database
     archive_url = settings.resolved_archive_url
+    # Rows a destination refuses for their contents join the dead letters.
+    refused = RefusedRows(ArchiveWriter(archive_url), totals=totals)
     outputs = FlowOutputs(
-        clickhouse=clickhouse_sink(url, database, totals=totals),
+        clickhouse=clickhouse_sink(url, database, totals=totals, refused=refused),
         archive=ArchiveSink(
-            archive_url, kind="archive", compression=settings.archive_compression, totals=totals
+            archive_url,
+            kind="archive",
+            compression=settings.archive_compression,
+            totals=totals,
+            refused=refused,
         ),
         dead_letter=ArchiveSink(archive_url, kind="dead_letter", totals=totals),
-        sessions=clickhouse_sink(url, database, "sessions", totals),
-        heatmaps=clickhouse_sink(url, database, "heatmap_aggregates", totals),
+        sessions=clickhouse_sink(url, database, "sessions", totals, refused=refused),
+        heatmaps=clickhouse_sink(url, database, "heatmap_aggregates", totals, refused=refused),
         clickhouse_single_writer=is_embedded(url),
     )
     topics: KafkaOutputs | None = kafka_outputs(settings) if spec.kind == "kafka" else None

@@ -16,7 +16,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "INSIGHTLITE_"
-SITE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# \Z, not $ (which also matches before a final newline); use with fullmatch.
+SITE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 
 DEFAULT_BOT_PATTERNS: tuple[str, ...] = (
     r"bot\b",
@@ -212,7 +213,7 @@ class Settings(BaseSettings):
     @classmethod
     def _site_ids(cls, value: list[str]) -> list[str]:
         for site in value:
-            if not SITE_ID_PATTERN.match(site):
+            if not SITE_ID_PATTERN.fullmatch(site):
                 raise ValueError(f"{site!r} is not a site id (1-64 of A-Za-z0-9._-)")
         return value
 

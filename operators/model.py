@@ -80,7 +80,7 @@ class Rejected:
     stage: str
     reasons: list[Reason]
     payload: bytes | dict[str, Any] | Any
-    offset: int
+    offset: int | None  # None for a row a destination refused: it no longer knows its offset
     received_at: int | None = None
     site_id: str | None = None
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from operators.model import Reason
 
-UUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+# \Z, not $: Python's $ also matches before a trailing newline, and a UUID followed by
+# a newline must be refused here, not by ClickHouse.
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 # Reason codes, counted by the metrics and the run summary.
 SOURCE_ERROR = "source_error"
@@ -35,6 +35,7 @@ UNKNOWN_TYPE = "unknown_type"
 UNSUPPORTED_VERSION = "unsupported_version"
 BAD_URL = "bad_url"
 BAD_SITE_ID = "bad_site_id"
+CONTROL_CHARACTER = "control_character"
 OUT_OF_BOUNDS = "out_of_bounds"
 TOO_LONG = "too_long"
 UNKNOWN_SITE = "unknown_site"
@@ -43,7 +44,12 @@ TOO_FAR_IN_FUTURE = "too_far_in_future"
 
 # Fields whose enum or pattern failure has a more telling code than the default.
 ENUM_CODES = {"type": UNKNOWN_TYPE, "v": UNSUPPORTED_VERSION}
-PATTERN_CODES = {"url": BAD_URL, "site_id": BAD_SITE_ID}
+PATTERN_CODES = {"url": BAD_URL, "site_id": BAD_SITE_ID, "referrer": CONTROL_CHARACTER}
+PATTERN_DETAILS = {
+    "url": "url: not an absolute http(s) URL free of control characters",
+    "site_id": "site_id: not 1-64 of A-Z a-z 0-9 . _ -",
+    "referrer": "referrer: contains control characters",
+}
 
 TYPE_TESTS = {
     "string": "type({v}) is str",
@@ -56,6 +62,32 @@ TYPE_TESTS = {
 }
 
 EventCheck = Callable[[dict[str, Any]], list[Reason]]
+
+
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern (ECMA-262 syntax) as a Python regex with the same meaning.
+
+    In ECMA-262 without the multiline flag, ``$`` matches only at the very end of the
+    text; in Python it also matches before a final newline, so ``"site\\n"`` would pass
+    ``^[a-z]+$``. Every ``$`` outside a character class becomes ``\\Z``. JSON Schema
+    patterns are not anchored: call ``.search`` on the result.
+    """
+    out: list[str] = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append("\\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
 
 
 def load_contract_schema() -> dict[str, Any]:
@@ -104,10 +136,9 @@ class _Generator:
             bad = self.constant(Reason(BAD_UUID, name))
             self.emit(indent, f"elif not uuid_match({var}): add({bad})")
         if "pattern" in spec:
-            pattern = self.constant(re.compile(spec["pattern"]).match)
-            bad = self.constant(
-                Reason(PATTERN_CODES.get(name, WRONG_TYPE), f"{name}: does not match the contract")
-            )
+            pattern = self.constant(ecma_pattern(spec["pattern"]).search)
+            detail = PATTERN_DETAILS.get(name, f"{name}: does not match the contract")
+            bad = self.constant(Reason(PATTERN_CODES.get(name, WRONG_TYPE), detail))
             self.emit(indent, f"elif not {pattern}({var}): add({bad})")
         for keyword, op, word in (("minimum", "<", "below"), ("maximum", ">", "above")):
             if keyword in spec:
@@ -175,7 +206,7 @@ def compile_contract(
     namespace: dict[str, Any] = {
         "MISSING": object(),
         "Reason": Reason,
-        "uuid_match": UUID_RE.match,
+        "uuid_match": UUID_RE.fullmatch,
         "NEEDS": needs,
         **gen.constants,
     }

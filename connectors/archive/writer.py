@@ -119,6 +119,18 @@ class ArchiveWriter:
         first; an empty table writes nothing.
         """
         validate_name(name)
+        encoded = self._encode_events(table, name)
+        return [self.destination.write_bytes(path, data) for path, data in encoded]
+
+    def encode_events(self, table: pa.Table) -> None:
+        """Encode ``table`` as ``write_events`` would, writing nothing.
+
+        Raises what ``write_events`` would raise for the table's contents, so a caller
+        can find the rows the format refuses before writing the others.
+        """
+        self._encode_events(table, "check")
+
+    def _encode_events(self, table: pa.Table, name: str) -> list[tuple[str, bytes]]:
         days = self._event_days(table)
         if table.num_rows == 0:
             return []
@@ -129,7 +141,7 @@ class ArchiveWriter:
             day_rows = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
             path = f"{EVENTS_PREFIX}/{day_partition(day)}/{name}{self.events_format.extension}"
             encoded.append((path, self.events_format.encode_table(day_rows)))
-        return [self.destination.write_bytes(path, data) for path, data in encoded]
+        return encoded
 
     @staticmethod
     def _event_days(table: pa.Table) -> pa.ChunkedArray:

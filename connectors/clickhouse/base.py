@@ -22,7 +22,7 @@ from typing import Any, Self
 
 import pyarrow as pa
 
-IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENTIFIER_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # ClickHouse error codes that describe a server that is busy, restarting or cut off
 # rather than a wrong query: the same statement may succeed later, so callers retry.
@@ -44,6 +44,32 @@ RETRYABLE_ERROR_CODES: frozenset[int] = frozenset(
     }
 )
 
+# ClickHouse error codes that mean the engine refused a value of the inserted data (a
+# string that is no UUID, a number out of a type's range): the same rows will always be
+# refused, and the other rows of the batch can still be written. Sinks find such rows by
+# splitting the batch and dead-letter them (see connectors.refusals).
+DATA_ERROR_CODES: frozenset[int] = frozenset(
+    {
+        6,  # CANNOT_PARSE_TEXT (a UUID, date or number that does not parse)
+        25,  # CANNOT_PARSE_ESCAPE_SEQUENCE
+        26,  # CANNOT_PARSE_QUOTED_STRING
+        27,  # CANNOT_PARSE_INPUT_ASSERTION_FAILED
+        38,  # CANNOT_PARSE_DATE
+        41,  # CANNOT_PARSE_DATETIME
+        53,  # TYPE_MISMATCH
+        69,  # ARGUMENT_OUT_OF_BOUND
+        70,  # CANNOT_CONVERT_TYPE
+        72,  # CANNOT_PARSE_NUMBER
+        117,  # INCORRECT_DATA
+        131,  # TOO_LARGE_STRING_SIZE
+        321,  # VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+        349,  # CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+        376,  # CANNOT_PARSE_UUID
+        407,  # DECIMAL_OVERFLOW
+        467,  # CANNOT_PARSE_BOOL
+    }
+)
+
 _ERROR_CODE_PATTERN = re.compile(r"Code:\s*(\d+)")
 
 
@@ -56,11 +82,18 @@ class ClickHouseUnavailable(ClickHouseError):
 
 
 class QueryError(ClickHouseError):
-    """ClickHouse refused the statement (syntax, types, permissions); retrying won't help."""
+    """ClickHouse refused the statement (syntax, types, permissions); retrying won't help.
 
-    def __init__(self, message: str, *, code: int | None = None) -> None:
+    ``refused_data`` is true when the refusal is about values of the inserted data, so
+    that a smaller batch without the offending rows would be accepted.
+    """
+
+    def __init__(
+        self, message: str, *, code: int | None = None, refused_data: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.refused_data = code in DATA_ERROR_CODES if refused_data is None else refused_data
 
 
 class EmbeddedPathConflict(ClickHouseError):
@@ -69,6 +102,10 @@ class EmbeddedPathConflict(ClickHouseError):
     chdb hosts one embedded engine per process, bound to one data directory; a second
     directory can only be opened after every client of the first one is closed.
     """
+
+
+_TOO_MANY_PARTS = 252
+_PARTITIONS_PER_INSERT = "partitions for single INSERT block"
 
 
 def error_code(message: str) -> int | None:
@@ -80,6 +117,10 @@ def error_code(message: str) -> int | None:
 def error_from_message(message: str) -> ClickHouseError:
     """The exception for a ClickHouse error text: retryable codes are 'unavailable'."""
     code = error_code(message)
+    if code == _TOO_MANY_PARTS and _PARTITIONS_PER_INSERT in message:
+        # Too many partitions in one insert block: the rows decide it, and a smaller
+        # batch goes in, so it is a refusal of the data rather than a server in trouble.
+        return QueryError(message, code=code, refused_data=True)
     if code is not None and code in RETRYABLE_ERROR_CODES:
         return ClickHouseUnavailable(message)
     return QueryError(message, code=code)
@@ -87,7 +128,7 @@ def error_from_message(message: str) -> ClickHouseError:
 
 def validate_identifier(value: str, what: str) -> str:
     """Return ``value`` if it is a plain SQL identifier, else raise ValueError naming ``what``."""
-    if not isinstance(value, str) or not IDENTIFIER_PATTERN.match(value):
+    if not isinstance(value, str) or not IDENTIFIER_PATTERN.fullmatch(value):
         raise ValueError(
             f"invalid {what} {value!r}: expected a letter or underscore followed by "
             "letters, digits or underscores"

@@ -185,7 +185,7 @@ def _parse_type(text: str) -> tuple[str, list[str]]:
     return text[:open_at].strip(), _split_type_arguments(text[open_at + 1 : -1])
 
 
-_NAMED_ELEMENT = re.compile(r"^(`[^`]+`|[A-Za-z_][A-Za-z0-9_]*)\s+(\S.*)$", re.DOTALL)
+_NAMED_ELEMENT = re.compile(r"(`[^`]+`|[A-Za-z_][A-Za-z0-9_]*)\s+(\S.*)\Z", re.DOTALL)
 
 
 def _unquote(text: str) -> str:
@@ -206,7 +206,7 @@ def _tuple_decoder(arguments: list[str]) -> _Decoder:
     names: list[str] = []
     decoders: list[_Decoder] = []
     for argument in arguments:
-        named = _NAMED_ELEMENT.match(argument)
+        named = _NAMED_ELEMENT.fullmatch(argument)
         if named:
             names.append(named.group(1).strip("`"))
             decoders.append(_decoder_for(named.group(2)))

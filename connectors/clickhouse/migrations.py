@@ -28,7 +28,7 @@ from .base import ClickHouseClient, ClickHouseError, validate_identifier
 
 logger = logging.getLogger(__name__)
 
-_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql\Z")
 _PLACEHOLDER = "{database}"
 
 
@@ -51,7 +51,7 @@ class Migration:
 
     @classmethod
     def from_text(cls, file_name: str, sql: str) -> Migration:
-        match = _FILE_NAME.match(file_name)
+        match = _FILE_NAME.fullmatch(file_name)
         if not match:
             raise MigrationError(
                 f"migration file {file_name!r} is not named NNNN_name.sql "

@@ -113,7 +113,11 @@ def map_driver_error(exc: BaseException) -> ClickHouseError:
     )
     if isinstance(exc, unreachable):
         return ClickHouseUnavailable(f"ClickHouse server unreachable: {exc}")
-    return QueryError(str(exc), code=getattr(exc, "code", None))
+    code = getattr(exc, "code", None)
+    # The driver converts the values to the column types itself, before they reach the
+    # server: a value it cannot convert raises a plain Python error, a refusal of data.
+    refused_data = True if isinstance(exc, ValueError | TypeError | OverflowError) else None
+    return QueryError(str(exc), code=code, refused_data=refused_data)
 
 
 # --- Arrow columns to the driver's columnar insert -------------------------------------

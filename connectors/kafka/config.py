@@ -13,7 +13,7 @@ from typing import Any
 
 from insightlite.settings import ConfigError, Settings
 
-_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\Z")
 
 
 def bootstrap_servers(settings: Settings) -> str:
@@ -26,7 +26,7 @@ def bootstrap_servers(settings: Settings) -> str:
         )
     servers = [part.strip() for part in raw.split(",") if part.strip()]
     for server in servers:
-        match = _HOST_PORT.match(server)
+        match = _HOST_PORT.fullmatch(server)
         if not match or not 1 <= int(match.group(2)) <= 65535:
             raise ConfigError(
                 f"INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS: {server!r} is not host:port "

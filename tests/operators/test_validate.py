@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from operators.model import RawBatch
-from operators.schema_rules import load_contract_schema
+from operators.schema_rules import ecma_pattern, load_contract_schema
 from operators.validate import DAY_MS, HOUR_MS, EventValidator, ValidationConfig
 from tests.operators.conftest import RECEIVED_AT, REMOVE, make_event
 
@@ -101,6 +102,45 @@ def test_malformed_and_non_objects_and_oversized() -> None:
     assert [item.offset for item in batch.rejected] == [0, 1, 2, 3]
 
 
+UUID = "3f2b8c1e-1111-4222-8333-444455556666"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        # A trailing newline passed Python's `$`, then ClickHouse refused the UUID and
+        # the worker exited: one request halted the pipeline for good.
+        ("event_id", UUID + "\n", "bad_uuid"),
+        ("session_id", UUID + "\n", "bad_uuid"),
+        ("event_id", "\n" + UUID, "bad_uuid"),
+        ("site_id", "shop.example.com\n", "bad_site_id"),
+        ("site_id", "shop\x00", "bad_site_id"),
+        ("url", "https://host\n/x", "bad_url"),
+        ("url", "https://host/pa\x00th", "bad_url"),
+        ("url", "https://host/path\n", "bad_url"),
+        ("url", "https://host/\x9b", "bad_url"),
+        ("url", "https://ho\x00st/", "bad_url"),
+        ("referrer", "https://r.example/\r\n", "control_character"),
+        ("referrer", "\x00", "control_character"),
+    ],
+)
+def test_patterns_match_the_whole_value(field: str, value: str, code: str) -> None:
+    assert codes(make_event(**{field: value})) == [code]
+
+
+def test_urls_with_spaces_and_unicode_are_still_accepted() -> None:
+    assert codes(make_event(url="https://shop.example.com/caf\u00e9 menu?q=a b")) == []
+    assert codes(make_event(referrer="https://\u0440\u0444.example/")) == []
+
+
+def test_ecma_dollar_is_the_end_of_the_text() -> None:
+    assert ecma_pattern("^[a-z]+$").search("site")
+    assert not ecma_pattern("^[a-z]+$").search("site\n")
+    # Escaped and bracketed dollars are literal characters.
+    assert ecma_pattern(r"^a\$[$]$").search("a$$")
+    assert not ecma_pattern(r"^a\$[$]$").search("a$$\n")
+
+
 def test_site_allowlist() -> None:
     validator = EventValidator(ValidationConfig(site_allowlist=frozenset({"docs.example.net"})))
     assert codes(make_event(), validator) == ["unknown_site"]
@@ -120,9 +160,21 @@ def test_bad_config_is_refused() -> None:
 
 # The compiled validator must agree with the reference JSON Schema validator.
 SCHEMA = load_contract_schema()
-REFERENCE = jsonschema.Draft202012Validator(
-    SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-)
+
+
+def _ecma_pattern_keyword(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    # JSON Schema patterns are ECMA-262, where $ is the end of the text; the reference
+    # implementation runs them with Python's re, whose $ also matches before a final
+    # newline. The reference here uses the ECMA meaning, which the contract intends.
+    if isinstance(instance, str) and not ecma_pattern(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+REFERENCE = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern_keyword}
+)(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 json_scalars = st.one_of(
     st.none(),
@@ -133,10 +185,36 @@ json_scalars = st.one_of(
 )
 field_values = {
     "v": st.sampled_from([1, 2, "1", 1.0]),
-    "event_id": st.sampled_from(["3f2b8c1e-1111-4222-8333-444455556666", "nope", 5]),
-    "site_id": st.sampled_from(["shop.example.com", "a b", "", "x" * 70]),
+    "event_id": st.sampled_from(
+        [
+            "3f2b8c1e-1111-4222-8333-444455556666",
+            "3f2b8c1e-1111-4222-8333-444455556666\n",
+            "nope",
+            5,
+        ]
+    ),
+    "session_id": st.sampled_from(
+        ["3f2b8c1e-1111-4222-8333-444455556667", "3f2b8c1e-1111-4222-8333-444455556667\n"]
+    ),
+    "site_id": st.sampled_from(["shop.example.com", "shop\n", "a b", "", "x" * 70]),
     "type": st.sampled_from(["pageview", "click", "move", "scroll", "error", "custom", "zz"]),
-    "url": st.sampled_from(["https://a.example/p", "http://b.example", "javascript:x", 3]),
+    "url": st.sampled_from(
+        [
+            "https://a.example/p",
+            "http://b.example",
+            "javascript:x",
+            3,
+            "https://host\n/x",
+            "https://a.example/p\x00q",
+            "https://a.example/\x85",
+            "https://a.example/p\n",
+            "https://a.example/caf\u00e9 ok",
+        ]
+    ),
+    "referrer": st.one_of(
+        st.sampled_from(["", "https://r.example/", "https://r.example/\x7f", "x\n"]),
+        st.text(max_size=8),
+    ),
     "x": json_scalars,
     "y": json_scalars,
     "vw": st.one_of(st.integers(min_value=-2, max_value=30_000), json_scalars),

@@ -1,0 +1,108 @@
+"""One record must never stop the pipeline.
+
+A UUID followed by a newline used to pass validation (Python's `$` matches before
+a final newline); ClickHouse then refused the insert, the worker exited, and with
+recovery on every restart replayed the same record and exited again: nothing after
+it was ever stored. Here such records sit in the middle of ordinary traffic, read
+from the real broker with a recovery store, and the run is started twice.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from connectors.kafka.topics import create_topics, topic_name
+from insightlite.generator import generate_records
+from insightlite.settings import load_settings
+from tests.e2e.cli import insightlite, query_json
+from tests.flows.test_kafka_flow import produce_raw, run_kafka
+
+NOW_MS = 1_764_072_000_000
+UUID = "3f2b8c1e-1111-4222-8333-444455556666"
+
+
+def _poison(**fields: Any) -> bytes:
+    """A valid click as the collector writes it, with some fields replaced."""
+    event = {
+        "v": 1,
+        "event_id": UUID,
+        "site_id": "shop.example.com",
+        "session_id": "9a7c4d2e-5555-4666-8777-888899990000",
+        "type": "click",
+        "ts": NOW_MS - 2_000,
+        "url": "https://shop.example.com/cart",
+        "x": 10,
+        "y": 20,
+        "vw": 1440,
+        "vh": 900,
+        "ip": "81.2.69.160",
+        "ua": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+        "received_at": NOW_MS,
+    }
+    return orjson.dumps({**event, **fields})
+
+
+POISON = [
+    _poison(event_id=UUID + "\n"),
+    _poison(session_id="9a7c4d2e-5555-4666-8777-888899990000\n"),
+    _poison(site_id="shop.example.com\n"),
+    _poison(url="https://host\n/x"),
+    _poison(url="https://shop.example.com/a\x00b"),
+    _poison(referrer="https://r.example/\r\n"),
+]
+EXPECTED_REASONS = {"bad_uuid": 2, "bad_site_id": 1, "bad_url": 2, "control_character": 1}
+
+
+def test_poison_records_are_dead_lettered_and_everything_after_them_is_stored(
+    kafka_broker: Any, kafka_topics: Any, tmp_path: Path
+) -> None:
+    prefix = kafka_topics.prefix()
+    settings = load_settings(
+        kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
+        kafka_topic_prefix=prefix,
+        kafka_partitions=1,
+    )
+    create_topics(settings)
+    ordinary = list(generate_records(3_000, seed=21, now_ms=NOW_MS))
+    records = ordinary[:1_000] + POISON + ordinary[1_000:]
+    produce_raw(kafka_broker.bootstrap_servers, topic_name(settings, "raw_events"), records)
+    env = {
+        **os.environ,
+        "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
+        "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,
+        "INSIGHTLITE_IP_HASH_SECRET": "poison-test-secret-0123456",
+        "INSIGHTLITE_LOG_LEVEL": "WARNING",
+    }
+    data_dir = tmp_path / "data"
+    recovery = ("--recovery-dir", str(tmp_path / "recovery"))
+    first = run_kafka(data_dir, env, *recovery)  # exited non-zero before the fix
+    assert first["events_in"] == len(records)
+    for reason, count in EXPECTED_REASONS.items():
+        assert first["rejected"].get(reason, 0) >= count, (reason, first["rejected"])
+    assert "sink_rejected" not in first["rejected"]
+    # A restart resumes after what the first run stored, and reads nothing again.
+    second = run_kafka(data_dir, env, *recovery)
+    assert second["events_in"] == 0
+
+    # Exactly the events a run over the ordinary traffic alone stores.
+    truth_file = tmp_path / "ordinary.jsonl"
+    truth_file.write_bytes(b"\n".join(ordinary) + b"\n")
+    truth_dir = tmp_path / "truth"
+    insightlite("run", "--input", f"file:{truth_file}", "--data-dir", str(truth_dir), env=env)
+    ids_sql = "SELECT toString(event_id) AS id FROM events FINAL ORDER BY id"
+    stored = [row["id"] for row in query_json(data_dir, ids_sql)]
+    assert len(stored) > 2_500
+    assert stored == [row["id"] for row in query_json(truth_dir, ids_sql)]
+    dead = [
+        orjson.loads(line)
+        for path in (data_dir / "archive" / "dead_letter").rglob("*.jsonl")
+        for line in path.read_bytes().splitlines()
+    ]
+    codes = [reason["code"] for record in dead for reason in record["reasons"]]
+    for reason, count in EXPECTED_REASONS.items():
+        assert codes.count(reason) >= count
