@@ -46,15 +46,12 @@ class Accountant:
         self.on_batch = on_batch
 
     def __call__(self, batch: EventBatch) -> EventBatch:
-        totals = self.totals
-        with totals._lock:
-            totals.events_in += batch.events_in
-            totals.accepted += len(batch.events)
-            totals.rejected_events += len(batch.rejected)
-            for rejected in batch.rejected:
-                for code in {reason.code for reason in rejected.reasons}:
-                    totals.rejected[code] += 1
-            totals.filtered.update(batch.filtered)
+        self.totals.add_batch(
+            events_in=batch.events_in,
+            accepted=len(batch.events),
+            rejected_codes=[{reason.code for reason in item.reasons} for item in batch.rejected],
+            filtered=batch.filtered,
+        )
         if self.on_batch is not None:
             self.on_batch(batch)
         return batch

@@ -95,8 +95,7 @@ class _ShardLogic(StatefulBatchLogic[ShardItem, ShardResult, bytes | None]):
         if out.heat:
             results.append((KIND_HEAT, span, out.heat))
         if out.duplicates:
-            with self.totals._lock:
-                self.totals.duplicates += out.duplicates
+            self.totals.add_duplicates(out.duplicates)
         return results
 
     def on_batch(self, values: list[ShardItem]) -> tuple[Iterable[ShardResult], bool]:

@@ -34,6 +34,47 @@ log = logging.getLogger("insightlite.stages")
 SECRET_FILE = "ip-hash.secret"
 
 
+@dataclass(frozen=True)
+class StageConfigs:
+    """Every stage's settings, built from the one settings model in one place."""
+
+    validation: ValidationConfig
+    bot_filter: BotFilterConfig
+    enrich: EnrichConfig
+    sessions: SessionConfig
+    grid: GridConfig
+
+
+def stage_configs(settings: Settings) -> StageConfigs:
+    return StageConfigs(
+        validation=ValidationConfig(
+            max_event_bytes=settings.max_event_bytes,
+            max_future_ms=int(settings.max_future_hours * HOUR_MS),
+            max_age_ms=int(settings.max_age_days * DAY_MS),
+            site_allowlist=frozenset(settings.site_allowlist),
+        ),
+        bot_filter=BotFilterConfig(tuple(settings.bot_patterns)),
+        enrich=EnrichConfig(settings.geoip_db),
+        sessions=SessionConfig(
+            inactivity_gap_ms=int(settings.session_gap_minutes * 60_000),
+            max_length_ms=int(settings.session_max_hours * 3_600_000),
+            allowed_lateness_ms=int(settings.session_lateness_seconds * 1000),
+            dedup_retention_ms=int(settings.dedup_retention_minutes * 60_000),
+            live_update_ms=int(settings.session_live_update_seconds * 1000),
+            rage=RageRule(
+                clicks=settings.rage_click_count,
+                interval_ms=settings.rage_click_interval_ms,
+                distance_px=settings.rage_click_distance_px,
+            ),
+        ),
+        grid=GridConfig(
+            cell_height_px=settings.heatmap_cell_height_px,
+            window_ms=int(settings.heatmap_window_seconds * 1000),
+            allowed_lateness_ms=int(settings.session_lateness_seconds * 1000),
+        ),
+    )
+
+
 @dataclass
 class Stages:
     validate: Callable[[RawBatch], EventBatch]
@@ -59,17 +100,11 @@ def ip_hash_secret(settings: Settings) -> bytes:
 
 
 def build_stages(settings: Settings) -> Stages:
-    validator = EventValidator(
-        ValidationConfig(
-            max_event_bytes=settings.max_event_bytes,
-            max_future_ms=int(settings.max_future_hours * HOUR_MS),
-            max_age_ms=int(settings.max_age_days * DAY_MS),
-            site_allowlist=frozenset(settings.site_allowlist),
-        )
-    )
+    configs = stage_configs(settings)
+    validator = EventValidator(configs.validation)
     classifier = UserAgentClassifier(settings.bot_patterns)
-    bot_filter = BotFilter(BotFilterConfig(tuple(settings.bot_patterns)), classifier)
-    enricher = Enricher(EnrichConfig(settings.geoip_db), classifier)
+    bot_filter = BotFilter(configs.bot_filter, classifier)
+    enricher = Enricher(configs.enrich, classifier)
     if enricher.countries is None:
         log.info("country lookup is off: INSIGHTLITE_GEOIP_DB is empty")
     else:
@@ -87,24 +122,10 @@ def build_stages(settings: Settings) -> Stages:
 
 def build_sessions_spec(settings: Settings, *, keep_snapshots: bool = False) -> SessionsSpec:
     """The session and heatmap stages' settings."""
+    configs = stage_configs(settings)
     return SessionsSpec(
-        sessions=SessionConfig(
-            inactivity_gap_ms=int(settings.session_gap_minutes * 60_000),
-            max_length_ms=int(settings.session_max_hours * 3_600_000),
-            allowed_lateness_ms=int(settings.session_lateness_seconds * 1000),
-            dedup_retention_ms=int(settings.dedup_retention_minutes * 60_000),
-            live_update_ms=int(settings.session_live_update_seconds * 1000),
-            rage=RageRule(
-                clicks=settings.rage_click_count,
-                interval_ms=settings.rage_click_interval_ms,
-                distance_px=settings.rage_click_distance_px,
-            ),
-        ),
-        grid=GridConfig(
-            cell_height_px=settings.heatmap_cell_height_px,
-            window_ms=int(settings.heatmap_window_seconds * 1000),
-            allowed_lateness_ms=int(settings.session_lateness_seconds * 1000),
-        ),
+        sessions=configs.sessions,
+        grid=configs.grid,
         shards=settings.session_shards,
         keep_snapshots=keep_snapshots,
     )

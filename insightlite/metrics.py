@@ -62,6 +62,27 @@ class RunTotals:
     latency_ms: list[int] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def add_batch(
+        self,
+        *,
+        events_in: int,
+        accepted: int,
+        rejected_codes: list[set[str]],
+        filtered: Counter[str],
+    ) -> None:
+        """A batch through the stages: each rejected event counts once per distinct code."""
+        with self._lock:
+            self.events_in += events_in
+            self.accepted += accepted
+            self.rejected_events += len(rejected_codes)
+            for codes in rejected_codes:
+                self.rejected.update(codes)
+            self.filtered.update(filtered)
+
+    def add_duplicates(self, events: int) -> None:
+        with self._lock:
+            self.duplicates += events
+
     def add_rows_written(self, sink: str, rows: int) -> None:
         with self._lock:
             self.rows_written[sink] += rows

@@ -32,7 +32,6 @@ EVENTS_SCHEMA = pa.schema(
         ("received_at", TIMESTAMP),
     ]
 )
-EVENT_COLUMNS: tuple[str, ...] = tuple(EVENTS_SCHEMA.names)
 
 
 def events_table(events: Sequence[AnonymizedEvent]) -> pa.Table:

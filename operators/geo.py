@@ -7,7 +7,6 @@ databases (both carry `country.iso_code`).
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +58,3 @@ class CountryLookup:
 
     def close(self) -> None:
         self._reader.close()
-
-
-def is_public_ip(ip: str) -> bool:
-    try:
-        return ipaddress.ip_address(ip).is_global
-    except ValueError:
-        return False

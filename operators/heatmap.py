@@ -50,7 +50,7 @@ HeatCounts = Counter[CellKey]
 class GridConfig:
     cell_height_px: int = 16
     window_ms: int = 60_000
-    allowed_lateness_ms: int = 60_000
+    allowed_lateness_ms: int = 300_000
 
     def __post_init__(self) -> None:
         if self.cell_height_px < 1:

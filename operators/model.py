@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from typing import Any, NamedTuple
 
-PROCESSOR = "insightlite/0.1.0"
+# The name and version dead letters carry, from the installed package's metadata.
+PROCESSOR = f"insightlite/{version('insightlite')}"
 
 # The stages, in their fixed order. Each rejects with its own name as `stage`.
 STAGE_INPUT = "input"
@@ -21,7 +23,6 @@ STAGE_VALIDATE = "validate"
 STAGE_BOT_FILTER = "bot_filter"
 STAGE_ENRICH = "enrich"
 STAGE_ANONYMIZE = "anonymize"
-STAGES: tuple[str, ...] = (STAGE_VALIDATE, STAGE_BOT_FILTER, STAGE_ENRICH, STAGE_ANONYMIZE)
 
 Event = dict[str, Any]
 

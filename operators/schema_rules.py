@@ -21,7 +21,9 @@ from operators.model import Reason
 
 # \Z, not $: Python's $ also matches before a trailing newline, and a UUID followed by
 # a newline must be refused here, not by ClickHouse.
-UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+UUID_RE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
+)
 
 # Reason codes, counted by the metrics and the run summary.
 SOURCE_ERROR = "source_error"

@@ -10,7 +10,6 @@ week later gives exactly the same answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,7 +166,3 @@ def _rejected(event: Event, reasons: list[Reason], offset: int) -> Rejected:
         received_at=received_at if type(received_at) is int else None,
         site_id=site_id if type(site_id) is str and len(site_id) <= 64 else None,
     )
-
-
-def make_validator(config: ValidationConfig) -> Callable[[RawBatch], EventBatch]:
-    return EventValidator(config).apply
