@@ -14,10 +14,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 
 from insightlite.settings import ENV_PREFIX, Settings
-from tests.infra.hcl import TF_DIR, Module
+from tests.infra.hcl import Module, clean
 from tests.infra.render import (
     K8S_DIR,
     TemplateError,
@@ -81,6 +82,26 @@ def env_names(container: dict[str, Any]) -> set[str]:
     return {item["name"] for item in container.get("env", [])}
 
 
+def terraform_locals(module: Module) -> dict[str, Any]:
+    """The module's `locals` values: literals as text, expressions as `${...}` source."""
+    values: dict[str, Any] = {}
+    for path in sorted(module.path.glob("*.tf")):
+        for block in clean(hcl2.loads(path.read_text())).get("locals", []):
+            values.update(block)
+    return values
+
+
+def files_read(expression: str) -> list[str]:
+    """The arguments of the `file()` calls in a local's expression."""
+    return re.findall(r'\bfile\("([^"]*)"\)', expression)
+
+
+def k8s_dir_of(module: Module) -> Path:
+    """Where the module's `local.k8s_dir` points."""
+    relative = terraform_locals(module)["k8s_dir"].removeprefix("${path.module}/")
+    return (module.path / relative).resolve()
+
+
 # --- the templates and their renderer ------------------------------------------------
 
 
@@ -101,16 +122,19 @@ def test_renderer_matches_templatefile_rules() -> None:
 def test_every_template_variable_is_provided_by_its_module(modules: dict[str, Module]) -> None:
     provided = {}
     for module in ("modules/compute", "modules/clickhouse"):
-        block = re.search(r"manifest_vars = \{(.*?)\n  \}", modules[module].text, re.S)
-        assert block, f"{module} has no manifest_vars"
-        provided[module] = set(re.findall(r"^\s+([a-z_0-9]+)\s+=", block.group(1), re.M))
+        manifest_vars = terraform_locals(modules[module]).get("manifest_vars")
+        assert isinstance(manifest_vars, dict), f"{module} has no manifest_vars"
+        provided[module] = set(manifest_vars)
     example = set(example_variables())
     for path in sorted(K8S_DIR.glob("*.yaml")):
         module = "modules/clickhouse" if path.name == "schema-apply.yaml" else "modules/compute"
         used = template_variables(path.read_text())
         assert used <= provided[module], f"{path.name}: {sorted(used - provided[module])}"
         assert used <= example, f"the test values miss {sorted(used - example)}"
-    assert "schema-apply.yaml" in (TF_DIR / "modules/clickhouse/main.tf").read_text()
+    clickhouse = modules["modules/clickhouse"]
+    assert k8s_dir_of(clickhouse) == K8S_DIR
+    schema_chunks = terraform_locals(clickhouse)["schema_chunks"]
+    assert files_read(schema_chunks) == ["${local.k8s_dir}/schema-apply.yaml"]
 
 
 def test_every_chunk_is_one_object(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -281,20 +305,32 @@ def test_each_workload_reads_only_the_secrets_it_needs(all_documents: list[dict[
     }
 
 
-def test_kafka_connection_settings(all_documents: list[dict[str, Any]]) -> None:
+def test_kafka_connection_settings(
+    all_documents: list[dict[str, Any]], modules: dict[str, Module]
+) -> None:
     config = by_kind(all_documents, "ConfigMap")["insightlite-config"]["data"]
     assert config["INSIGHTLITE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert config["INSIGHTLITE_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
-    compute = (TF_DIR / "modules/compute/manifests.tf").read_text()
-    for name in (
-        "INSIGHTLITE_KAFKA_PARTITIONS",
-        "INSIGHTLITE_KAFKA_REPLICATION",
-        "INSIGHTLITE_KAFKA_RETENTION_HOURS",
-        "INSIGHTLITE_ARCHIVE_URL",
-        "INSIGHTLITE_KAFKA_SASL_USERNAME",
-        "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS",
-    ):
-        assert name in compute
+    # The compute module's ConfigMap data: its own values, then `var.settings` over them.
+    merged = re.fullmatch(
+        r"\$\{merge\((\{.*\}), var\.settings\)\}",
+        terraform_locals(modules["modules/compute"])["config_data"],
+        re.S,
+    )
+    assert merged, "config_data is not merge({...}, var.settings)"
+    module_config = clean(hcl2.loads("value = " + merged.group(1)))["value"]
+    assert module_config["INSIGHTLITE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert module_config["INSIGHTLITE_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    expected = {
+        "INSIGHTLITE_KAFKA_PARTITIONS": "${tostring(var.kafka.partitions)}",
+        "INSIGHTLITE_KAFKA_REPLICATION": "${tostring(var.kafka.replication_factor)}",
+        "INSIGHTLITE_KAFKA_RETENTION_HOURS": "${tostring(var.kafka.retention_hours)}",
+        "INSIGHTLITE_ARCHIVE_URL": "${var.archive.archive_url}",
+        "INSIGHTLITE_KAFKA_SASL_USERNAME": "${var.kafka.username}",
+        "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": "${var.kafka.bootstrap_servers}",
+    }
+    for name, value in expected.items():
+        assert module_config.get(name) == value, name
 
 
 # --- scaling, disruption, exposure -----------------------------------------------------

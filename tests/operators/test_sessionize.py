@@ -215,6 +215,28 @@ def test_an_event_after_its_session_closed_starts_a_derived_session() -> None:
     assert rows[derived_session_id(SID, T0 + 5 * MIN)]["event_count"] == 1
 
 
+def test_an_event_after_its_session_closed_within_the_retention_gets_a_derived_id() -> None:
+    # The id's tombstone is still kept, and the event is not so late that the
+    # lateness rule alone would derive its id: only the tombstone says the
+    # original id is taken.
+    shard = SessionShard(SessionConfig(dedup_retention_ms=3 * HOUR), GridConfig())
+    first = pev(T0, "click", event_id="0d3c2f4e-0000-4000-8000-000000000001")
+    other = pev(T0 + 36 * MIN, sid="c1d2e3f4-0000-4000-8000-000000000009")
+    closing = shard.process([first, other])
+    assert [row["session_id"] for row in closing.session_rows] == [SID]
+    assert SID in shard.state.closed
+    late = pev(T0 + 2 * MIN, "pageview")
+    assert late.timestamp + shard.config.inactivity_gap_ms > shard.watermark
+    after = shard.process([late, first])  # `first` again: the tombstone still dedups it
+    assert after.duplicates == 1 and after.events == [late]
+    rows = after.session_rows + shard.live_rows().session_rows + shard.flush().session_rows
+    derived = derived_session_id(SID, T0 + 2 * MIN)
+    by_id = {row["session_id"]: row for row in rows}
+    assert set(by_id) == {derived, other.session_id}
+    assert by_id[derived]["start_time"] == T0 + 2 * MIN
+    assert by_id[derived]["event_count"] == 1
+
+
 def test_live_rows_are_outranked_by_the_final_row() -> None:
     shard = SessionShard(SessionConfig(), GridConfig())
     shard.process([pev(T0, "pageview"), pev(T0 + 1000)])
