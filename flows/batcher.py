@@ -10,7 +10,7 @@ import bytewax.operators as op
 from bytewax.dataflow import Stream
 from bytewax.operators import KeyedStream, StatefulBatchLogic
 
-from operators.archive_files import ArchiveFiles, ArchiveFilesState
+from operators.archive_files import ArchiveFiles, ArchiveFilesState, OffsetOf, event_offset
 from operators.batching import BatcherState, Chunk, RowBatcher
 
 Clock = Callable[[], datetime]
@@ -99,8 +99,9 @@ def archive_files(
     max_wait: timedelta,
     clock: Clock = system_clock,
     keep_snapshots: bool = False,
+    offset_of: OffsetOf = event_offset,
 ) -> KeyedStream[Chunk]:
-    """Events (lists of anonymized events) into replay-stable archive files per source.
+    """Rows (anonymized events, or dead letters) into replay-stable files per source.
 
     A bucket still filling is rewritten at most every `max_wait`: each write
     holds the whole bucket so far, so a short wait costs rewrites.
@@ -109,7 +110,9 @@ def archive_files(
 
     def build(resume: bytes | None) -> _ArchiveFilesLogic:
         state = pickle.loads(resume) if resume else None
-        files = ArchiveFiles(bucket_size, state if isinstance(state, ArchiveFilesState) else None)
+        files = ArchiveFiles(
+            bucket_size, state if isinstance(state, ArchiveFilesState) else None, offset_of
+        )
         return _ArchiveFilesLogic(files, max_wait, clock, keep_snapshots)
 
     return op.stateful_batch(step_id, keyed, build)

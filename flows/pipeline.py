@@ -7,8 +7,7 @@
 (each output goes through a batching step first)
 
 Every box is an operator from `operators/`; this module only wires them.
-Sessions and heatmap grids attach to the anonymized stream (`anonymized` in
-`PipelineStreams`).
+Sessions and heatmap grids attach to the anonymized stream.
 """
 
 from __future__ import annotations
@@ -30,9 +29,10 @@ from flows.kafka_outputs import (
     heatmap_messages,
 )
 from flows.observe import Accountant, observed
-from flows.sessions import SessionsSpec, attach_sessions
+from flows.sessions import SessionsSpec, SessionStreams, attach_sessions
 from flows.stages import Stages
 from insightlite.metrics import RunTotals
+from operators.archive_files import dead_letter_offset
 from operators.batching import Chunk, Span
 from operators.columns import events_table
 from operators.dead_letter import dead_letter_records
@@ -59,15 +59,9 @@ class FlowOutputs:
 class BatchLimits:
     clickhouse_rows: int = 10_000
     archive_rows: int = 100_000
-    dead_letter_rows: int = 10_000
     max_wait: timedelta = timedelta(seconds=2)
     archive_wait: timedelta = timedelta(seconds=60)
     keep_snapshots: bool = False  # a recovery store will keep the stateful steps' snapshots
-
-
-@dataclass
-class PipelineStreams:
-    anonymized: Stream[EventBatch]
 
 
 def _as_table(chunk: Chunk) -> Chunk:
@@ -100,10 +94,34 @@ def build_flow(
     redistribute: bool = False,
     sessions: SessionsSpec | None = None,
     kafka: KafkaOutputs | None = None,
-) -> tuple[Dataflow, PipelineStreams]:
+) -> Dataflow:
+    """The whole flow: the stages, then each output's branch."""
     limits = limits or BatchLimits()
     totals = totals if totals is not None else RunTotals()
     flow = Dataflow(flow_id)
+    anonymized = _stages(flow, source, stages, totals, on_batch, redistribute)
+    if sessions is not None:
+        streams = attach_sessions(anonymized, sessions, clock, totals)
+        if kafka is not None:
+            _kafka_event_outputs(streams, kafka)
+        _session_and_heatmap_outputs(streams, outputs, limits, clock)
+        event_lists = streams.events
+    else:
+        event_lists = op.filter_map("event_lists", anonymized, _events_chunk)
+    _event_outputs(event_lists, outputs, limits, clock)
+    _dead_letter_outputs(anonymized, outputs, limits, clock, kafka)
+    return flow
+
+
+def _stages(
+    flow: Dataflow,
+    source: Source[RawBatch],
+    stages: Stages,
+    totals: RunTotals,
+    on_batch: Callable[[EventBatch], None] | None,
+    redistribute: bool,
+) -> Stream[EventBatch]:
+    """Input, the stateless stages in their fixed order, and the run's accounting."""
     raw: Stream[RawBatch] = op.input("input", flow, source)
     if redistribute:
         # A file or generator source is one partition: spread its batches
@@ -112,12 +130,100 @@ def build_flow(
     batches = op.map(STAGE_VALIDATE, raw, observed(STAGE_VALIDATE, stages.validate))
     for name, stage in stages.later:
         batches = op.map(name, batches, observed(name, stage))
-    anonymized = op.map("account", batches, Accountant(totals, on_batch))
+    return op.map("account", batches, Accountant(totals, on_batch))
 
-    def events_chunk(batch: EventBatch) -> Chunk | None:
-        if not batch.events:
-            return None
-        return Chunk(_span(batch), batch.events)
+
+def _events_chunk(batch: EventBatch) -> Chunk | None:
+    if not batch.events:
+        return None
+    return Chunk(_span(batch), batch.events)
+
+
+def _clickhouse_key(outputs: FlowOutputs) -> Callable[[Chunk], str]:
+    return _single_key if outputs.clickhouse_single_writer else _source_key
+
+
+def _kafka_event_outputs(streams: SessionStreams, kafka: KafkaOutputs) -> None:
+    processed = op.map("processed_messages", streams.events, event_messages)
+    op.output("kafka_processed_events", processed, kafka.sink(kafka.processed_events))
+    updates = op.map("heatmap_messages", streams.heatmaps, heatmap_messages)
+    op.output("kafka_heatmap_updates", updates, kafka.sink(kafka.heatmap_updates))
+
+
+def _session_and_heatmap_outputs(
+    streams: SessionStreams, outputs: FlowOutputs, limits: BatchLimits, clock: Clock
+) -> None:
+    ch_key = _clickhouse_key(outputs)
+    if outputs.sessions is not None:
+        batched = batch_rows(
+            "batch_sessions",
+            streams.sessions,
+            ch_key,
+            limits.clickhouse_rows,
+            limits.max_wait,
+            clock,
+        )
+        op.output("clickhouse_sessions", batched, outputs.sessions)
+    if outputs.heatmaps is not None:
+        if limits.keep_snapshots:
+            # With recovery on, one insert per written window: its name is
+            # its insert deduplication token, which a replay reproduces, so
+            # the summing table never counts a replayed window twice.
+            heat_out = op.key_on("route_heatmaps", streams.heatmaps, ch_key)
+        else:
+            # Without recovery there is no replay to guard against: batch,
+            # which matters when a backlog closes thousands of windows.
+            heat_out = batch_rows(
+                "batch_heatmaps",
+                streams.heatmaps,
+                ch_key,
+                limits.clickhouse_rows,
+                limits.max_wait,
+                clock,
+            )
+        op.output("clickhouse_heatmaps", heat_out, outputs.heatmaps)
+
+
+def _event_outputs(
+    event_lists: Stream[Chunk], outputs: FlowOutputs, limits: BatchLimits, clock: Clock
+) -> None:
+    """The `events` table and the Parquet archive."""
+    if outputs.clickhouse is None and outputs.archive is None:
+        return
+    tables = op.map("events_table", event_lists, _as_table)
+    if outputs.clickhouse is not None:
+        ch = batch_rows(
+            "batch_clickhouse",
+            tables,
+            _clickhouse_key(outputs),
+            limits.clickhouse_rows,
+            limits.max_wait,
+            clock,
+        )
+        op.output("clickhouse", ch, outputs.clickhouse)
+    if outputs.archive is not None:
+        # Files of fixed source-offset ranges, which a replay rewrites alike.
+        files = archive_files(
+            "archive_files",
+            event_lists,
+            limits.archive_rows,
+            limits.archive_wait,
+            clock,
+            limits.keep_snapshots,
+        )
+        op.output("archive", op.map_value("archive_table", files, _as_table), outputs.archive)
+
+
+def _dead_letter_outputs(
+    anonymized: Stream[EventBatch],
+    outputs: FlowOutputs,
+    limits: BatchLimits,
+    clock: Clock,
+    kafka: KafkaOutputs | None,
+) -> None:
+    """Rejected events to the dead-letter archive and topic."""
+    if outputs.dead_letter is None and kafka is None:
+        return
 
     def dead_letter_chunk(batch: EventBatch) -> Chunk | None:
         if not batch.rejected:
@@ -125,81 +231,20 @@ def build_flow(
         failed_at = int(clock().timestamp() * 1000)
         return Chunk(_span(batch), dead_letter_records(batch.rejected, batch.source, failed_at))
 
-    if sessions is not None:
-        streams = attach_sessions(anonymized, sessions, clock, totals)
-        if kafka is not None:
-            processed = op.map("processed_messages", streams.events, event_messages)
-            op.output("kafka_processed_events", processed, kafka.sink(kafka.processed_events))
-            updates = op.map("heatmap_messages", streams.heatmaps, heatmap_messages)
-            op.output("kafka_heatmap_updates", updates, kafka.sink(kafka.heatmap_updates))
-        event_lists = streams.events
-        ch_key = _single_key if outputs.clickhouse_single_writer else _source_key
-        if outputs.sessions is not None:
-            batched = batch_rows(
-                "batch_sessions",
-                streams.sessions,
-                ch_key,
-                limits.clickhouse_rows,
-                limits.max_wait,
-                clock,
-            )
-            op.output("clickhouse_sessions", batched, outputs.sessions)
-        if outputs.heatmaps is not None:
-            if limits.keep_snapshots:
-                # With recovery on, one insert per written window: its name is
-                # its insert deduplication token, which a replay reproduces, so
-                # the summing table never counts a replayed window twice.
-                heat_out = op.key_on("route_heatmaps", streams.heatmaps, ch_key)
-            else:
-                # Without recovery there is no replay to guard against: batch,
-                # which matters when a backlog closes thousands of windows.
-                heat_out = batch_rows(
-                    "batch_heatmaps",
-                    streams.heatmaps,
-                    ch_key,
-                    limits.clickhouse_rows,
-                    limits.max_wait,
-                    clock,
-                )
-            op.output("clickhouse_heatmaps", heat_out, outputs.heatmaps)
-    else:
-        event_lists = op.filter_map("event_lists", anonymized, events_chunk)
-    if outputs.clickhouse is not None or outputs.archive is not None:
-        tables = op.map("events_table", event_lists, _as_table)
-        if outputs.clickhouse is not None:
-            ch = batch_rows(
-                "batch_clickhouse",
-                tables,
-                _single_key if outputs.clickhouse_single_writer else _source_key,
-                limits.clickhouse_rows,
-                limits.max_wait,
-                clock,
-            )
-            op.output("clickhouse", ch, outputs.clickhouse)
-        if outputs.archive is not None:
-            # Files of fixed source-offset ranges, which a replay rewrites alike.
-            files = archive_files(
-                "archive_files",
-                event_lists,
-                limits.archive_rows,
-                limits.archive_wait,
-                clock,
-                limits.keep_snapshots,
-            )
-            op.output("archive", op.map_value("archive_table", files, _as_table), outputs.archive)
-    if outputs.dead_letter is not None or kafka is not None:
-        rejects = op.filter_map("dead_letters", anonymized, dead_letter_chunk)
+    rejects = op.filter_map("dead_letters", anonymized, dead_letter_chunk)
     if kafka is not None:
         dead_messages = op.map("dead_letter_messages", rejects, dead_letter_messages)
         op.output("kafka_dead_letter", dead_messages, kafka.sink(kafka.dead_letter))
     if outputs.dead_letter is not None:
-        dl = batch_rows(
-            "batch_dead_letter",
+        # Files of fixed source-offset ranges like the events archive: a replay
+        # rewrites the same files instead of adding overlapping ones.
+        files = archive_files(
+            "dead_letter_files",
             rejects,
-            _source_key,
-            limits.dead_letter_rows,
-            limits.max_wait,
+            limits.archive_rows,
+            limits.archive_wait,
             clock,
+            limits.keep_snapshots,
+            offset_of=dead_letter_offset,
         )
-        op.output("dead_letter", dl, outputs.dead_letter)
-    return flow, PipelineStreams(anonymized=anonymized)
+        op.output("dead_letter", files, outputs.dead_letter)

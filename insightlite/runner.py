@@ -198,7 +198,7 @@ def build_pipeline_flow(
         archive_wait=timedelta(seconds=settings.archive_flush_seconds),
         keep_snapshots=bool(settings.recovery_dir),
     )
-    flow, _ = build_flow(
+    flow = build_flow(
         "insightlite",
         source,
         stages,

@@ -3,9 +3,11 @@ the tables hold exactly what a run without crashes holds."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow.dataset as ds
 import pytest
 
@@ -24,6 +27,16 @@ from tests.flows.test_kafka_flow import produce_raw, run_kafka
 
 EVENTS = 200_000
 NOW_MS = 1_764_072_000_000
+
+
+def _committed_epoch(recovery: Path) -> int:
+    """The highest epoch the recovery store has committed (0 before the first)."""
+    epochs = [0]
+    for part in recovery.glob("part-*.sqlite3"):
+        with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(part)) as db:
+            row = db.execute("SELECT max(commit_epoch) FROM commits").fetchone()
+            epochs.append(row[0] or 0)
+    return max(epochs)
 
 
 def _tables(data_dir: Path) -> dict[str, Any]:
@@ -43,7 +56,13 @@ def _tables(data_dir: Path) -> dict[str, Any]:
     )
     archive = ds.dataset(data_dir / "archive" / "events", partitioning="hive").to_table()
     ids = Counter(archive.column("event_id").to_pylist())
+    dead_letters = Counter(
+        (record["source"], record["offset"], record["stage"])
+        for path in (data_dir / "archive" / "dead_letter").rglob("*.jsonl")
+        for record in map(orjson.loads, path.read_bytes().splitlines())
+    )
     return {
+        "dead_letters": dead_letters,
         "events": events,
         "sessions": sessions,
         "heat": {tuple(v for k, v in row.items() if k != "n"): row["n"] for row in heat},
@@ -103,17 +122,32 @@ def test_sigkill_three_times_loses_nothing_and_counts_nothing_twice(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        time.sleep(rng.uniform(2.0, 5.0))
+        # Kill only after measurable progress: a new epoch committed in the recovery
+        # store, so every kill lands after real work and before the input's end.
+        committed = _committed_epoch(recovery)
+        deadline = time.monotonic() + 120
+        while (
+            worker.poll() is None
+            and _committed_epoch(recovery) <= committed
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        time.sleep(rng.uniform(0.5, 2.5))
         if worker.poll() is None:
             worker.send_signal(signal.SIGKILL)
             kills += 1
         worker.communicate(timeout=60)
     assert kills == 3
     final = run_kafka(crashed, {**env_crash}, "--recovery-dir", str(recovery))
-    assert final["events_in"] <= EVENTS  # resumed, not restarted from the beginning
+    # Resumed, not restarted from the beginning (which would read EVENTS again).
+    assert 0 < final["events_in"] < EVENTS
     got = _tables(crashed)
     assert got["events"] == expected["events"]
     assert got["sessions"] == expected["sessions"]
     assert got["heat"] == expected["heat"]
     assert got["archive_ids"] == expected["archive_ids"] == truth["accepted"] - truth["duplicates"]
     assert got["archive_rows"] == got["archive_ids"]  # each accepted event once
+    # Every dead letter once: the files are fixed source-offset buckets, rewritten alike.
+    assert got["dead_letters"] == expected["dead_letters"]
+    assert max(got["dead_letters"].values()) == 1
+    assert sum(got["dead_letters"].values()) == truth["rejected_total"]

@@ -84,12 +84,12 @@ def pipeline_flow(
         sessions=DirectorySink(out / "sessions"),
         heatmaps=DirectorySink(out / "heatmaps"),
     )
-    flow, _ = build_flow(
+    flow = build_flow(
         "test_pipeline",
         TestingSource(source_batches),
         build_stages(config),
         outputs,
-        limits=BatchLimits(clickhouse_rows=1_000, archive_rows=2_000, dead_letter_rows=100),
+        limits=BatchLimits(clickhouse_rows=1_000, archive_rows=2_000),
         redistribute=process_count > 1,
         sessions=build_sessions_spec(config) if with_sessions else None,
     )

@@ -36,7 +36,7 @@ def _dead_letters(chunks: list[Chunk]) -> list[dict[str, object]]:
 def run_one_worker(batches: list[RawBatch]) -> tuple[dict[str, list[Chunk]], RunTotals]:
     captured: dict[str, list[tuple[str, Chunk]]] = {"ch": [], "archive": [], "dl": []}
     totals = RunTotals()
-    flow, _ = build_flow(
+    flow = build_flow(
         "one_worker",
         TestingSource(batches),
         build_stages(load_settings(ip_hash_secret=SECRET)),
@@ -45,7 +45,7 @@ def run_one_worker(batches: list[RawBatch]) -> tuple[dict[str, list[Chunk]], Run
             archive=TestingSink(captured["archive"]),
             dead_letter=TestingSink(captured["dl"]),
         ),
-        limits=BatchLimits(clickhouse_rows=1_000, archive_rows=2_000, dead_letter_rows=100),
+        limits=BatchLimits(clickhouse_rows=1_000, archive_rows=2_000),
         totals=totals,
     )
     run_main(flow)

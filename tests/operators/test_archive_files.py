@@ -5,7 +5,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from operators.archive_files import ArchiveFiles
+from operators.archive_files import ArchiveFiles, dead_letter_offset
 from operators.batching import Chunk, Span
 from operators.model import AnonymizedEvent
 
@@ -106,3 +106,22 @@ def test_a_replay_from_a_snapshot_rewrites_the_same_files(
     assert Counter(o for offsets in seen.values() for o in offsets) == Counter(
         o for o in range(total) if o in kept
     )
+
+
+def test_dead_letters_are_bucketed_by_their_source_offset() -> None:
+    def letters(first: int, last: int) -> Chunk:
+        rows = [{"stage": "validate", "offset": o} for o in range(first, last + 1) if o % 3 == 0]
+        return Chunk((Span("raw.p000", first, last),), rows)
+
+    one = ArchiveFiles(bucket_size=10, offset_of=dead_letter_offset)
+    names_one = {c.name: c.rows for c in [*one.add([letters(0, 24)]), *one.pending()]}
+    # The same input in other batches: the same files with the same rows.
+    other = ArchiveFiles(bucket_size=10, offset_of=dead_letter_offset)
+    parts = [letters(0, 3), letters(4, 17), letters(18, 24)]
+    names_other = {c.name: c.rows for c in [*other.add(parts), *other.pending()]}
+    assert names_one == names_other
+    assert sorted(names_one) == [
+        "raw.p000-b000000000000-000000000000",
+        "raw.p000-b000000000010-000000000012",
+        "raw.p000-b000000000020-000000000021",
+    ]
