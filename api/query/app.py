@@ -28,6 +28,12 @@ from api.query.cache import ResponseCache
 from api.query.deps import RATE_LIMIT_STATE, RateLimited, Services
 from api.query.exports import ExportManager
 from api.query.graphql import graphql_router
+from api.query.guards import (
+    CONCURRENCY_RETRY_AFTER_SECONDS,
+    AddressLimitMiddleware,
+    TokenSlots,
+    TooManyInProgress,
+)
 from api.query.layer import ClientPool, InvalidCursor, InvalidQuery, QueryLayer
 from api.query.metrics import APIMetrics
 from api.query.models import ErrorBody
@@ -112,6 +118,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> Response:
         return _error(429, "rate_limited", "too many requests", exc.decision.headers())
+
+    @app.exception_handler(TooManyInProgress)
+    async def too_many_in_progress(request: Request, exc: TooManyInProgress) -> Response:
+        return _error(
+            429,
+            "too_many_in_progress",
+            str(exc),
+            {"Retry-After": str(CONCURRENCY_RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -238,6 +253,9 @@ def create_app(
         limiter=in_memory_limiter,
         exports=exports,
         metrics=metrics,
+        slots=TokenSlots(
+            api_settings.api_max_requests_per_token, api_settings.api_max_queries_per_token
+        ),
         clock=clock,
     )
 
@@ -272,6 +290,13 @@ def create_app(
     )
     app.state.services = services
     _install_error_handlers(app)
+    # Inside the headers middleware, so its refusals are counted and carry the headers.
+    app.add_middleware(
+        AddressLimitMiddleware,
+        settings=api_settings,
+        limiter=lambda: services.limiter,
+        on_refused=metrics.address_refused.inc,
+    )
     app.add_middleware(ResponseHeadersMiddleware, metrics=metrics)
     app.include_router(rest_router)
     app.include_router(graphql_router(), prefix="/graphql", tags=["graphql"])

@@ -9,17 +9,24 @@ A token is accepted only when
   key object for the others: PyJWT refuses to use a PEM key as an HMAC secret, and the
   settings forbid mixing families);
 - ``exp``, ``iat``, ``sub``, ``aud`` and ``iss`` are present, ``aud`` and ``iss`` are the
-  configured ones, ``exp`` is in the future, and ``iat`` and ``nbf`` (when present) are
-  not in the future, each within ``jwt_leeway_seconds``, measured by an injected clock;
+  configured ones; ``exp``, ``iat`` and ``nbf`` (when present) are integer Unix seconds
+  between 0 and 2^32 (``1e300``, ``Infinity`` or ``1.5`` are refused), ``exp`` is in the
+  future, and ``iat`` and ``nbf`` are not in the future, each within
+  ``jwt_leeway_seconds``, measured by an injected clock;
 - ``sites`` is a list of site ids, ``permissions`` a list of strings and ``tier`` one of
   free, pro, enterprise.
 
 Failures raise :class:`AuthError` with a short, fixed description (no library text).
+
+The rate limiter counts a token under its verified claims, never its text: the same
+token with extra base64 padding, or an ECDSA signature re-encoded by a third party
+(``s`` and ``n - s`` both verify), is the same bucket.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import threading
@@ -57,8 +64,12 @@ REQUIRED_CLAIMS: Final = ("exp", "iat", "sub", "aud", "iss")
 MAX_TOKEN_CHARS: Final = 8192
 MAX_SITES_PER_TOKEN: Final = 1000
 VERIFIED_TOKENS_KEPT: Final = 10_000
-_SUBJECT = re.compile(r"^[\x21-\x7e]{1,200}$")
-_TOKEN_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+# Matched with fullmatch: "$" alone would let a trailing newline through.
+_SUBJECT = re.compile(r"[\x21-\x7e]{1,200}")
+_TOKEN_ID = re.compile(r"[\x21-\x7e]{1,200}")
+# Time claims are integer Unix seconds up to 2106: a float such as 1e300 or Infinity
+# would make a token that never expires.
+MAX_TIME_CLAIM: Final = 2**32
 
 _KEY_TYPES: Final[tuple[tuple[frozenset[str], tuple[type, ...], str], ...]] = (
     (RSA_ALGORITHMS, (rsa.RSAPublicKey, rsa.RSAPrivateKey), "an RSA key"),
@@ -106,7 +117,8 @@ class Principal:
     expires_at: float
     # The later of iat and nbf: before it (less the leeway) the token is not valid yet.
     valid_from: float
-    # What the rate limiter counts under: sub + jti, or a hash of the token itself.
+    # What the rate limiter counts under: sub + jti, or sub + iat + a hash of the
+    # verified claims; never the token's text.
     rate_key: str
 
     def require(self, site: str, permission: str) -> None:
@@ -144,8 +156,9 @@ def load_private_key(pem: str, algorithms: Sequence[str]) -> Any:
     return key
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _is_time(value: Any) -> bool:
+    """An integer Unix time in range (bool is an int in Python, and not a time)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TIME_CLAIM
 
 
 def _string_list(value: Any, claim: str, limit: int) -> list[str]:
@@ -262,23 +275,23 @@ class TokenVerifier:
         except (jwt.PyJWTError, ValueError, TypeError):
             # InvalidKeyError, DecodeError, unsupported algorithm for this key, ...
             raise AuthError("token not valid") from None
-        return self._principal(token, claims)
+        return self._principal(claims)
 
-    def _principal(self, token: str, claims: Mapping[str, Any]) -> Principal:
+    def _principal(self, claims: Mapping[str, Any]) -> Principal:
         expires_at, issued_at = claims["exp"], claims["iat"]
         not_before = claims.get("nbf")
-        if not _is_number(expires_at) or not _is_number(issued_at):
-            raise AuthError("token time claims are not numbers")
-        if not_before is not None and not _is_number(not_before):
-            raise AuthError("token time claims are not numbers")
+        if not all(_is_time(value) for value in (expires_at, issued_at)) or (
+            "nbf" in claims and not _is_time(not_before)
+        ):
+            raise AuthError("token time claims must be integer Unix seconds")
         valid_from = float(max(issued_at, not_before if not_before is not None else issued_at))
         self._check_window(float(expires_at), valid_from)
 
         subject = claims["sub"]
-        if not isinstance(subject, str) or not _SUBJECT.match(subject):
+        if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
             raise AuthError("claim sub must be a printable string")
         sites = _string_list(claims.get("sites", []), "sites", MAX_SITES_PER_TOKEN)
-        if not all(SITE_ID_PATTERN.match(site) for site in sites):
+        if not all(SITE_ID_PATTERN.fullmatch(site) for site in sites):
             raise AuthError("claim sites must hold site ids")
         # Unknown permissions are ignored, so new ones can be issued before every API
         # replica knows them.
@@ -288,13 +301,17 @@ class TokenVerifier:
             raise AuthError("claim tier must be free, pro or enterprise")
         token_id = claims.get("jti")
         if token_id is not None and (
-            not isinstance(token_id, str) or not _TOKEN_ID.match(token_id)
+            not isinstance(token_id, str) or not _TOKEN_ID.fullmatch(token_id)
         ):
             raise AuthError("claim jti must be a printable string")
         if token_id is not None:
             rate_key = f"sub:{subject}:jti:{token_id}"
         else:
-            rate_key = "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+            # The claims as verified, canonically encoded: every spelling of one token
+            # (padding, signature encoding) is one bucket.
+            canonical = json.dumps(claims, sort_keys=True, separators=(",", ":"))
+            digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+            rate_key = f"sub:{subject}:iat:{issued_at}:claims:{digest}"
         return Principal(
             subject=subject,
             sites=frozenset(sites),
@@ -328,12 +345,12 @@ class TokenRequest:
     ttl_seconds: float
 
     def __post_init__(self) -> None:
-        if not _SUBJECT.match(self.subject):
+        if not _SUBJECT.fullmatch(self.subject):
             raise ValueError("the subject must be 1-200 printable ASCII characters")
         if not self.sites:
             raise ValueError("name at least one site")
         for site in self.sites:
-            if not SITE_ID_PATTERN.match(site):
+            if not SITE_ID_PATTERN.fullmatch(site):
                 raise ValueError(f"{site!r} is not a site id (1-64 of A-Za-z0-9._-)")
         for permission in self.permissions:
             if permission not in PERMISSIONS:

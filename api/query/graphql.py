@@ -4,8 +4,10 @@ One entry point, ``site(id:)``, checks that the token grants the site; each of i
 fields checks its own permission, so a query asking for stats and sessions with a
 stats-only token gets the stats and a ``FORBIDDEN`` error for the sessions (the fields
 are nullable so that one refused field does not null its siblings). Errors carry
-``extensions.code``: ``BAD_REQUEST``, ``FORBIDDEN``, ``UNAVAILABLE``; anything else is
-masked as "Unexpected error." (and logged), so no internals reach a client.
+``extensions.code``: ``BAD_REQUEST``, ``FORBIDDEN``, ``UNAVAILABLE`` (and
+``QUERY_TOO_COSTLY`` from ``api.query.graphql_guard``, which prices and charges every
+query before it runs); anything else is masked as "Unexpected error." (and logged), so
+no internals reach a client.
 
 The printed schema is kept in ``api/query/schema.graphql`` (a test compares them).
 """
@@ -24,8 +26,8 @@ from fastapi import Depends, Request
 from graphql import GraphQLError
 from pydantic import BaseModel, ValidationError
 from strawberry.experimental.pydantic import type as pydantic_type
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter
+from strawberry.fastapi import BaseContext
 from strawberry.scalars import JSON
 from strawberry.types import ExecutionContext, Info
 
@@ -37,7 +39,8 @@ from api.query.auth import (
     AccessDenied,
     Principal,
 )
-from api.query.deps import Services, authenticated, services
+from api.query.deps import Services, admitted, charge, services
+from api.query.graphql_guard import GuardedGraphQLRouter, QueryGuard
 from api.query.layer import InvalidCursor, InvalidQuery, QueryLayer
 from connectors.clickhouse import ClickHouseUnavailable
 
@@ -222,8 +225,11 @@ class Context(BaseContext):
 
 
 async def context_getter(
-    request: Request, principal: Annotated[Principal, Depends(authenticated)]
+    request: Request, principal: Annotated[Principal, Depends(admitted)]
 ) -> Context:
+    # An empty bucket answers 429 before the query is even parsed; the query's cost is
+    # taken once it is known (QueryGuard).
+    await charge(request, principal, 1, take=False)
     return Context(principal, services(request))
 
 
@@ -472,8 +478,9 @@ class _Schema(strawberry.Schema):
 schema = _Schema(
     query=Query,
     # Bounds on what one request may ask for: every field can be a ClickHouse query.
+    # QueryGuard limits the depth (introspection included), introspection and the cost.
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=6),
+        QueryGuard,
         lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=2000),
         lambda: MaskErrors(should_mask_error=_should_mask),
@@ -481,9 +488,9 @@ schema = _Schema(
 )
 
 
-def graphql_router() -> GraphQLRouter[Context, None]:
+def graphql_router() -> GuardedGraphQLRouter:
     """The ``/graphql`` route: POST only, no in-browser IDE (it would need a token)."""
-    return GraphQLRouter(
+    return GuardedGraphQLRouter(
         schema,
         context_getter=context_getter,
         graphql_ide=None,

@@ -46,6 +46,7 @@ import anyio.to_thread
 import orjson
 
 from api.query.cache import Codec, ResponseCache, cache_key
+from api.query.guards import QUERY_SLOTS
 from api.query.models import (
     Answer,
     Breakdown,
@@ -436,7 +437,12 @@ class QueryLayer:
             with self._pool.client() as client:
                 return work(client)
 
-        return await anyio.to_thread.run_sync(borrow_and_run)
+        # The request's token runs at most a few queries at once (api.query.guards).
+        slots = QUERY_SLOTS.get()
+        if slots is None:
+            return await anyio.to_thread.run_sync(borrow_and_run)
+        async with slots:
+            return await anyio.to_thread.run_sync(borrow_and_run)
 
     async def _cached(
         self,

@@ -46,6 +46,23 @@ class APIMetrics:
             ["tier"],
             registry=self.registry,
         )
+        self.graphql_cost_refused = Counter(
+            "insightlite_api_graphql_cost_rejections",
+            "GraphQL queries refused for costing more than the tier's maximum, by tier.",
+            ["tier"],
+            registry=self.registry,
+        )
+        self.concurrency_refused = Counter(
+            "insightlite_api_concurrency_rejections",
+            "Requests refused with 429 because their token had too many in progress, by tier.",
+            ["tier"],
+            registry=self.registry,
+        )
+        self.address_refused = Counter(
+            "insightlite_api_address_rate_limit_rejections",
+            "Requests refused with 429 because their address had too many refused requests.",
+            registry=self.registry,
+        )
         self.rate_limit_fallbacks = Counter(
             "insightlite_api_rate_limit_store_fallbacks",
             "Requests limited in memory because Redis could not be reached.",

@@ -50,8 +50,10 @@ ExportKind = Literal["events", "sessions", "heatmap"]
 ExportFormat = Literal["parquet", "csv"]
 ExportStateName = Literal["queued", "running", "done", "failed"]
 
+# For pydantic and FastAPI (Rust regex, where "$" is the very end); Python code uses
+# _SITE_ID.fullmatch, since Python's "$" also matches before a trailing newline.
 SITE_ID_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
-_SITE_ID = re.compile(SITE_ID_REGEX)
+_SITE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class _Query(BaseModel):
@@ -361,4 +363,4 @@ class ErrorBody(BaseModel):
 
 
 def is_site_id(value: str) -> bool:
-    return bool(_SITE_ID.match(value))
+    return _SITE_ID.fullmatch(value) is not None

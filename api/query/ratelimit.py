@@ -2,10 +2,12 @@
 
 The generic cell rate algorithm keeps one number per key, the *theoretical arrival
 time* (TAT): when the bucket would be full again if no more requests came. With a
-limit of ``L`` requests per ``P`` seconds each request costs ``T = P / L`` seconds of
-TAT, and a request at time ``now`` is allowed when ``max(TAT, now) + T - L * T <= now``,
-i.e. when the bucket still holds a token. A full bucket allows a burst of ``L``, after
-which requests are allowed at the steady rate of one per ``T``.
+limit of ``L`` tokens per ``P`` seconds each token costs ``T = P / L`` seconds of TAT,
+and a request of cost ``N`` (``N`` tokens: 1 for most requests, a GraphQL query's
+computed cost) at time ``now`` is allowed when ``max(TAT, now) + N * T - L * T <= now``,
+i.e. when the bucket still holds ``N`` tokens. A full bucket allows a burst of ``L``,
+after which tokens come back at the steady rate of one per ``T``. A refused request
+takes nothing. ``peek`` asks whether ``N`` tokens are there without taking them.
 
 - :class:`RedisRateLimiter`: the read-check-write runs in one Lua script, which Redis
   executes atomically, so any number of API replicas sharing the Redis count exactly.
@@ -62,22 +64,26 @@ class RateLimitDecision:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key: str, limit: int) -> RateLimitDecision:
-        """Count one request under ``key`` against ``limit`` per period."""
+    async def hit(self, key: str, limit: int, cost: int = 1) -> RateLimitDecision:
+        """Take ``cost`` tokens from ``key``'s bucket of ``limit`` per period."""
+        ...
+
+    async def peek(self, key: str, limit: int, cost: int = 1) -> RateLimitDecision:
+        """Whether ``cost`` tokens are there, taking none."""
         ...
 
     async def close(self) -> None: ...
 
 
 def _decision(
-    allowed: bool, tat_us: int, now_us: int, interval_us: int, limit: int
+    allowed: bool, tat_us: int, now_us: int, interval_us: int, limit: int, cost: int = 1
 ) -> RateLimitDecision:
     """The headers' numbers from the bucket's TAT after (or, if refused, before) a hit."""
     # Tokens left: how many more intervals fit before TAT reaches now + burst window.
     remaining = (now_us + limit * interval_us - tat_us) // interval_us
     retry_after = 0.0
     if not allowed:
-        retry_after = (tat_us + interval_us - limit * interval_us - now_us) / _US
+        retry_after = (tat_us + cost * interval_us - limit * interval_us - now_us) / _US
     return RateLimitDecision(
         allowed=allowed,
         limit=limit,
@@ -87,9 +93,12 @@ def _decision(
     )
 
 
-def _interval_us(limit: int, period_seconds: float) -> int:
+def _interval_us(limit: int, period_seconds: float, cost: int = 1) -> int:
     if limit < 1:
         raise ValueError("a rate limit must allow at least one request")
+    if not 1 <= cost <= limit:
+        # A cost above the bucket's size could never be allowed: callers bound it first.
+        raise ValueError(f"a cost must be between 1 and the limit ({limit}), not {cost}")
     return max(1, round(period_seconds * _US / limit))
 
 
@@ -113,43 +122,55 @@ class InMemoryRateLimiter:
         self._tats: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
 
-    def hit_sync(self, key: str, limit: int) -> RateLimitDecision:
-        interval = _interval_us(limit, self._period)
+    def hit_sync(
+        self, key: str, limit: int, cost: int = 1, *, take: bool = True
+    ) -> RateLimitDecision:
+        interval = _interval_us(limit, self._period, cost)
         now = int(self._clock() * _US)
         with self._lock:
             tat = max(self._tats.get(key, now), now)
-            new_tat = tat + interval
+            new_tat = tat + cost * interval
             if new_tat - limit * interval > now:
-                return _decision(False, tat, now, interval, limit)
+                return _decision(False, tat, now, interval, limit, cost)
+            if not take:
+                return _decision(True, tat, now, interval, limit, cost)
             self._tats[key] = new_tat
             self._tats.move_to_end(key)
             while len(self._tats) > self._max_keys:
                 self._tats.popitem(last=False)
-        return _decision(True, new_tat, now, interval, limit)
+        return _decision(True, new_tat, now, interval, limit, cost)
 
-    async def hit(self, key: str, limit: int) -> RateLimitDecision:
-        return self.hit_sync(key, limit)
+    async def hit(self, key: str, limit: int, cost: int = 1) -> RateLimitDecision:
+        return self.hit_sync(key, limit, cost)
+
+    async def peek(self, key: str, limit: int, cost: int = 1) -> RateLimitDecision:
+        return self.hit_sync(key, limit, cost, take=False)
 
     async def close(self) -> None:
         return None
 
 
-# KEYS[1]: the bucket. ARGV: now (µs), interval (µs), limit.
-# Returns {allowed (0/1), tat (µs) after the hit or, when refused, as it stands}.
+# KEYS[1]: the bucket. ARGV: now (µs), interval (µs), limit, cost, take (0 = only look).
+# Returns {allowed (0/1), tat (µs) after the hit or, when refused or looking, as it stands}.
 # Numbers are written with %.0f: Lua's tostring keeps only 14 significant digits, and
 # epoch microseconds have 16.
 _GCRA_SCRIPT = """
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local take = tonumber(ARGV[5])
 local stored = redis.call('GET', KEYS[1])
 local tat = now
 if stored then
   tat = math.max(tonumber(stored), now)
 end
-local new_tat = tat + interval
+local new_tat = tat + cost * interval
 if new_tat - limit * interval > now then
   return {0, string.format('%.0f', tat)}
+end
+if take == 0 then
+  return {1, string.format('%.0f', tat)}
 end
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX',
   math.ceil((new_tat - now) / 1000) + 1000)
@@ -182,12 +203,18 @@ class RedisRateLimiter:
         self._fallback = InMemoryRateLimiter(period_seconds=period_seconds, clock=clock)
         self._on_fallback = on_fallback
 
-    async def hit(self, key: str, limit: int) -> RateLimitDecision:
-        interval = _interval_us(limit, self._period)
+    async def hit(self, key: str, limit: int, cost: int = 1) -> RateLimitDecision:
+        return await self._run(key, limit, cost, take=True)
+
+    async def peek(self, key: str, limit: int, cost: int = 1) -> RateLimitDecision:
+        return await self._run(key, limit, cost, take=False)
+
+    async def _run(self, key: str, limit: int, cost: int, *, take: bool) -> RateLimitDecision:
+        interval = _interval_us(limit, self._period, cost)
         now = int(self._clock() * _US)
         try:
             allowed, tat = await self._script(
-                keys=[self._prefix + key], args=[now, interval, limit]
+                keys=[self._prefix + key], args=[now, interval, limit, cost, int(take)]
             )
         except Exception as exc:  # redis.RedisError, OSError, timeouts
             log.warning(
@@ -195,8 +222,8 @@ class RedisRateLimiter:
             )
             if self._on_fallback is not None:
                 self._on_fallback()
-            return self._fallback.hit_sync(key, limit)
-        return _decision(bool(int(allowed)), int(tat), now, interval, limit)
+            return self._fallback.hit_sync(key, limit, cost, take=take)
+        return _decision(bool(int(allowed)), int(tat), now, interval, limit, cost)
 
     async def close(self) -> None:
         return None

@@ -22,7 +22,7 @@ from api.query.auth import (
     PERMISSION_STATS,
     Principal,
 )
-from api.query.deps import SitePath, permitted, services
+from api.query.deps import COST_EXPORT, COST_HEATMAP_PNG, SitePath, permitted, services
 from api.query.exports import ExportNotFound
 from api.query.models import (
     Answer,
@@ -53,7 +53,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid bearer token."},
     403: {"model": ErrorBody, "description": "Site or permission not granted."},
     422: {"model": ErrorBody, "description": "Invalid parameters."},
-    429: {"model": ErrorBody, "description": "Rate limit exceeded; see Retry-After."},
+    429: {
+        "model": ErrorBody,
+        "description": "Rate limit exceeded, or too many requests of the token in progress; "
+        "see Retry-After.",
+    },
     503: {"model": ErrorBody, "description": "ClickHouse unavailable."},
 }
 
@@ -62,6 +66,9 @@ router = APIRouter(prefix="/v1/sites/{site}", responses=_ERRORS)
 HeatmapReader = Annotated[Principal, Depends(permitted(PERMISSION_HEATMAPS))]
 SessionReader = Annotated[Principal, Depends(permitted(PERMISSION_SESSIONS))]
 StatsReader = Annotated[Principal, Depends(permitted(PERMISSION_STATS))]
+# Heavier routes take more tokens (see api.query.deps); polling an export takes one.
+HeatmapImageReader = Annotated[Principal, Depends(permitted(PERMISSION_HEATMAPS, COST_HEATMAP_PNG))]
+ExportStarter = Annotated[Principal, Depends(permitted(PERMISSION_EXPORT, COST_EXPORT))]
 Exporter = Annotated[Principal, Depends(permitted(PERMISSION_EXPORT))]
 
 
@@ -95,7 +102,7 @@ async def heatmap_png(
     request: Request,
     site: SitePath,
     query: Annotated[HeatmapImageQuery, Query()],
-    _: HeatmapReader,
+    _: HeatmapImageReader,
 ) -> Response:
     """The heatmap drawn as a PNG; type=scroll draws the scroll-depth curve."""
     png = await services(request).layer.heatmap_png(site, query)
@@ -193,7 +200,7 @@ async def create_export(
     request: Request,
     site: SitePath,
     body: ExportRequest,
-    _: Exporter,
+    _: ExportStarter,
 ) -> Response:
     """Start an export (permission export:write); poll its state at the returned id."""
     # Writing the state file may be a network call (S3): keep it off the event loop.

@@ -127,6 +127,31 @@ class APISettings(BaseSettings):
     api_rate_limit_free: int = Field(default=60, ge=1, description="requests per minute")
     api_rate_limit_pro: int = Field(default=600, ge=1, description="requests per minute")
     api_rate_limit_enterprise: int = Field(default=6000, ge=1, description="requests per minute")
+    api_rate_limit_refused_per_address: int = Field(
+        default=60,
+        ge=1,
+        description="401, 403 and 429 answers per minute one client address may get; past "
+        "it every request from the address answers 429.",
+    )
+    # The most one GraphQL query may cost (see api.query.cost and graphql_max_cost).
+    api_graphql_max_cost_free: int = Field(default=20, ge=1, description="cost units")
+    api_graphql_max_cost_pro: int = Field(default=100, ge=1, description="cost units")
+    api_graphql_max_cost_enterprise: int = Field(default=500, ge=1, description="cost units")
+    api_graphql_introspection: bool = Field(
+        default=False, description="Answer __schema and __type queries (off in production)."
+    )
+    api_max_requests_per_token: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Requests of one token in progress at once per process; more answer 429.",
+    )
+    api_max_queries_per_token: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="ClickHouse queries of one token running at once per process; more wait.",
+    )
 
     cache_ttl_seconds: float = Field(
         default=300.0, ge=0, le=86_400, description="How long answers are cached; 0 turns it off."
@@ -177,16 +202,16 @@ class APISettings(BaseSettings):
     @classmethod
     def _webhook_entries(cls, value: dict[str, str]) -> dict[str, str]:
         for site, url in value.items():
-            if not SITE_ID_PATTERN.match(site):
+            if not SITE_ID_PATTERN.fullmatch(site):
                 raise ValueError(f"{site!r} is not a site id (1-64 of A-Za-z0-9._-)")
-            if not re.match(r"^https?://[^/\s]+", url):
+            if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", url):
                 raise ValueError(f"the URL of {site!r} must be http:// or https://")
         return value
 
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
-        if value and not re.match(r"^(redis|rediss|unix)://", value):
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
@@ -227,6 +252,17 @@ class APISettings(BaseSettings):
         if self.webhook_secret is not None and len(self.webhook_secret.get_secret_value()) < 16:
             raise ValueError("webhook_secret: must be at least 16 characters")
         return self
+
+    def graphql_max_cost(self, tier: Tier) -> int:
+        """The most one GraphQL query of a ``tier`` token may cost: the setting, or the
+        tier's rate limit when that is lower (a query takes its cost from that bucket, so
+        a higher cost could never be allowed)."""
+        limits: dict[str, int] = {
+            "free": self.api_graphql_max_cost_free,
+            "pro": self.api_graphql_max_cost_pro,
+            "enterprise": self.api_graphql_max_cost_enterprise,
+        }
+        return min(limits[tier], self.rate_limit_per_minute(tier))
 
     def rate_limit_per_minute(self, tier: Tier) -> int:
         """Requests per minute a token of ``tier`` may make."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -254,7 +256,8 @@ def test_eddsa_tokens(clock: FakeClock) -> None:
     )
     principal = verifier.verify(make_token(clock, key=private, algorithm="EdDSA", jti=None))
     assert principal.tier == "enterprise"
-    assert principal.rate_key.startswith("token:")  # no jti: keyed by the token's hash
+    # No jti: keyed by the subject, issue time and a hash of the verified claims.
+    assert principal.rate_key.startswith("sub:tester:iat:")
     with pytest.raises(AuthError):
         verifier.verify(make_token(clock))  # HS256 with the test secret
 
@@ -272,3 +275,126 @@ def test_rate_key_uses_subject_and_token_id(clock: FakeClock) -> None:
     assert principal.sites == frozenset(
         {"shop.example.com", "blog.example.org", "docs.example.net"}
     )
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", 1e300),
+        ("exp", float("inf")),
+        ("exp", 2**40),
+        ("exp", True),
+        ("iat", 1.5),
+        ("iat", -1),
+        ("nbf", float("nan")),
+        ("nbf", None),
+    ],
+)
+def test_time_claims_must_be_integer_seconds_in_range(
+    hs_client: TestClient, clock: FakeClock, claim: str, value: Any
+) -> None:
+    payload = claims(clock)
+    payload[claim] = value
+    # Built by hand: JSON has no Infinity or NaN, but Python's parser (and PyJWT's)
+    # reads them, so a token can carry them.
+    text = _b64(json.dumps(payload).encode())
+    signing_input = _b64(orjson.dumps({"alg": "HS256", "typ": "JWT"})) + "." + text
+    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    response = hs_client.get(STATS, headers=bearer(f"{signing_input}.{_b64(signature)}"))
+    assert_unauthorized(response)
+    assert response.json()["message"] == "token time claims must be integer Unix seconds"
+
+
+def test_padding_does_not_make_a_new_rate_bucket(
+    pipeline_data: PipelineData, clock: FakeClock
+) -> None:
+    with serve(pipeline_data, clock, api_settings(api_rate_limit_free=3)) as client:
+        token = make_token(clock, tier="free", jti=None)
+        padded = token + "="  # PyJWT's base64 decoding accepts it: the same signature
+        statuses = [
+            client.get(STATS, headers=bearer(t)).status_code for t in (token, padded, token)
+        ]
+        assert statuses == [200, 200, 200]
+        assert client.get(STATS, headers=bearer(padded)).status_code == 429
+        assert client.get(STATS, headers=bearer(token)).status_code == 429
+
+
+def test_ecdsa_signature_malleability_does_not_make_a_new_rate_bucket(clock: FakeClock) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    verifier = TokenVerifier(
+        algorithms=["ES256"],
+        key=private.public_key(),
+        audience="insightlite-api",
+        issuer="insightlite",
+        clock=clock,
+    )
+    token = make_token(clock, key=private, algorithm="ES256", jti=None)
+    head, payload, signature = token.split(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    twin = r.to_bytes(32, "big") + (order - s).to_bytes(32, "big")  # also valid
+    other = f"{head}.{payload}.{_b64(twin)}"
+    assert other != token
+    assert verifier.verify(other).rate_key == verifier.verify(token).rate_key
+
+
+SITE_WITH_NEWLINE = "shop.example.com\n"
+
+
+def test_a_trailing_newline_is_not_a_site(hs_client: TestClient, clock: FakeClock) -> None:
+    token = make_token(clock)
+    path = hs_client.get("/v1/sites/shop.example.com%0A/stats", headers=bearer(token))
+    assert 400 <= path.status_code < 500 and path.status_code != 404
+    for query in ("country=US%0A", "path=/%0A"):
+        response = hs_client.get(f"{STATS}?{query}", headers=bearer(token))
+        assert response.status_code == 422
+    body = hs_client.post(
+        "/graphql",
+        json={
+            "query": "query($id: String!) { site(id: $id) { stats { pageviews } } }",
+            "variables": {"id": SITE_WITH_NEWLINE},
+        },
+        headers=bearer(make_token(clock, sites=["shop.example.com", SITE_WITH_NEWLINE])),
+    )
+    # The token's sites claim holds a site id with a newline: the token is refused.
+    assert_unauthorized(body)
+    graphql = hs_client.post(
+        "/graphql",
+        json={
+            "query": "query($id: String!) { site(id: $id) { id } }",
+            "variables": {"id": SITE_WITH_NEWLINE},
+        },
+        headers=bearer(token),
+    ).json()
+    assert graphql["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+def test_patterns_match_whole_strings_even_with_an_old_site_pattern(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's checks hold with a ``^...$`` site pattern too, which ``.match`` would
+    let a trailing newline through."""
+    import api.query.auth as auth
+
+    monkeypatch.setattr(auth, "SITE_ID_PATTERN", re.compile(r"^[A-Za-z0-9._-]{1,64}$"))
+    verifier = TokenVerifier(
+        algorithms=["HS256"],
+        key=SECRET.encode(),
+        audience="insightlite-api",
+        issuer="insightlite",
+        clock=clock,
+    )
+    for override in (
+        {"sites": [SITE_WITH_NEWLINE]},
+        {"sub": "tester\n"},
+        {"jti": "token-1\n"},
+    ):
+        with pytest.raises(AuthError):
+            verifier.verify(make_token(clock, **override))
+    with pytest.raises(ValueError, match="site id"):
+        auth.TokenRequest("tester", (SITE_WITH_NEWLINE,), ("stats:read",), "free", 60)
+    with pytest.raises(ValueError, match="subject"):
+        auth.TokenRequest("tester\n", ("shop.example.com",), ("stats:read",), "free", 60)

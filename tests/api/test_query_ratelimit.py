@@ -194,3 +194,45 @@ def test_http_limits_shared_through_redis(
     with serve(pipeline_data, clock, settings) as second:
         statuses += [second.get(STATS, headers=bearer(token)).status_code for _ in range(3)]
     assert statuses == [200, 200, 200, 200, 429]
+
+
+def test_costs_and_peeks_in_redis_match_the_in_memory_limiter(
+    redis_url: str, clock: FakeClock
+) -> None:
+    """A hit of cost N takes N tokens, a peek takes none, in both stores alike."""
+    steps = [("hit", 4), ("peek", 6), ("hit", 6), ("peek", 1), ("hit", 1), ("advance", 12)]
+    steps += [("peek", 2), ("hit", 2), ("hit", 1)]
+
+    async def scenario() -> tuple[list[RateLimitDecision], list[RateLimitDecision]]:
+        client = redis_asyncio.from_url(redis_url)
+        try:
+            limiter = RedisRateLimiter(client, clock=clock)
+            memory = InMemoryRateLimiter(clock=clock)
+            from_redis, from_memory = [], []
+            for action, amount in steps:
+                if action == "advance":
+                    clock.advance(amount)  # 10 per minute: one token every 6 s
+                    continue
+                for store, results in ((limiter, from_redis), (memory, from_memory)):
+                    call = store.hit if action == "hit" else store.peek
+                    results.append(await call("token", 10, amount))
+            return from_redis, from_memory
+        finally:
+            await client.aclose()
+
+    from_redis, from_memory = asyncio.run(scenario())
+    assert from_redis == from_memory
+    assert [decision.allowed for decision in from_redis] == [
+        True,  # 4 of 10
+        True,  # 6 are there
+        True,  # 6 taken: 0 left
+        False,
+        False,
+        True,  # 12 s later: 2 back
+        True,
+        False,
+    ]
+    assert from_redis[3].retry_after_seconds == pytest.approx(6.0)
+    assert from_redis[1].remaining == 6  # a peek takes nothing
+    with pytest.raises(ValueError, match="cost"):
+        InMemoryRateLimiter(clock=clock).hit_sync("token", 10, 11)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from api.query.settings import TIERS, load_api_settings
-from insightlite.settings import ConfigError
+from api.query.settings import TIERS, APISettings, load_api_settings
+from insightlite.settings import ENV_PREFIX, ConfigError
+
+API_DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +82,10 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         ("INSIGHTLITE_REDIS_URL", "http://127.0.0.1", "INSIGHTLITE_REDIS_URL"),
         ("INSIGHTLITE_WEBHOOK_URLS", "bad site=http://x", "INSIGHTLITE_WEBHOOK_URLS"),
         ("INSIGHTLITE_WEBHOOK_URLS", "a.example=ftp://x", "INSIGHTLITE_WEBHOOK_URLS"),
+        ("INSIGHTLITE_WEBHOOK_URLS", "a.example=https://h/x y", "INSIGHTLITE_WEBHOOK_URLS"),
+        ("INSIGHTLITE_API_GRAPHQL_MAX_COST_FREE", "0", "INSIGHTLITE_API_GRAPHQL_MAX_COST_FREE"),
+        ("INSIGHTLITE_API_MAX_REQUESTS_PER_TOKEN", "0", "INSIGHTLITE_API_MAX_REQUESTS_PER_TOKEN"),
+        ("INSIGHTLITE_API_MAX_QUERIES_PER_TOKEN", "0", "INSIGHTLITE_API_MAX_QUERIES_PER_TOKEN"),
         ("INSIGHTLITE_CACHE_TTL_SECONDS", "-1", "INSIGHTLITE_CACHE_TTL_SECONDS"),
         ("INSIGHTLITE_API_EXPORT_URL", "gs://bucket", "INSIGHTLITE_API_EXPORT_URL"),
     ],
@@ -117,3 +124,31 @@ def test_secret_values_are_not_printed() -> None:
     settings = load_api_settings(jwt_secret="p" * 40, webhook_secret="q" * 20)
     assert "p" * 40 not in repr(settings)
     assert "q" * 20 not in repr(settings)
+
+
+def test_abuse_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_api_settings()
+    assert [settings.graphql_max_cost(tier) for tier in TIERS] == [20, 100, 500]
+    assert settings.api_graphql_introspection is False
+    assert settings.api_rate_limit_refused_per_address == 60
+    assert settings.api_max_requests_per_token == 8
+    assert settings.api_max_queries_per_token == 2
+    monkeypatch.setenv("INSIGHTLITE_API_GRAPHQL_INTROSPECTION", "true")
+    monkeypatch.setenv("INSIGHTLITE_API_GRAPHQL_MAX_COST_PRO", "40")
+    monkeypatch.setenv("INSIGHTLITE_API_RATE_LIMIT_FREE", "5")
+    settings = load_api_settings()
+    assert settings.api_graphql_introspection is True
+    assert settings.graphql_max_cost("pro") == 40
+    # A query takes its cost from the tier's bucket: the maximum is at most its size.
+    assert settings.graphql_max_cost("free") == 5
+
+
+def test_every_setting_is_documented() -> None:
+    text = API_DOCS.read_text()
+    documented = set(re.findall(r"^\| `(INSIGHTLITE_[A-Z0-9_]+)`", text, flags=re.M))
+    missing = [
+        ENV_PREFIX + name.upper()
+        for name in APISettings.model_fields
+        if ENV_PREFIX + name.upper() not in documented
+    ]
+    assert not missing, f"settings missing from the table in docs/api.md: {missing}"
