@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.sessions import SessionsSpec
+from foundation.units import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 from insightlite.settings import Settings
 from operators.anonymize import Anonymizer
 from operators.bot_filter import BotFilter, BotFilterConfig
@@ -28,7 +29,7 @@ from operators.model import (
 from operators.session_state import RageRule
 from operators.sessionize import SessionConfig
 from operators.user_agent import UserAgentClassifier
-from operators.validate import DAY_MS, HOUR_MS, EventValidator, ValidationConfig
+from operators.validate import EventValidator, ValidationConfig
 
 log = logging.getLogger("insightlite.stages")
 SECRET_FILE = "ip-hash.secret"
@@ -56,11 +57,11 @@ def stage_configs(settings: Settings) -> StageConfigs:
         bot_filter=BotFilterConfig(tuple(settings.bot_patterns)),
         enrich=EnrichConfig(settings.geoip_db),
         sessions=SessionConfig(
-            inactivity_gap_ms=int(settings.session_gap_minutes * 60_000),
-            max_length_ms=int(settings.session_max_hours * 3_600_000),
-            allowed_lateness_ms=int(settings.session_lateness_seconds * 1000),
-            dedup_retention_ms=int(settings.dedup_retention_minutes * 60_000),
-            live_update_ms=int(settings.session_live_update_seconds * 1000),
+            inactivity_gap_ms=int(settings.session_gap_minutes * MINUTE_MS),
+            max_length_ms=int(settings.session_max_hours * HOUR_MS),
+            allowed_lateness_ms=int(settings.session_lateness_seconds * SECOND_MS),
+            dedup_retention_ms=int(settings.dedup_retention_minutes * MINUTE_MS),
+            live_update_ms=int(settings.session_live_update_seconds * SECOND_MS),
             rage=RageRule(
                 clicks=settings.rage_click_count,
                 interval_ms=settings.rage_click_interval_ms,
@@ -69,8 +70,8 @@ def stage_configs(settings: Settings) -> StageConfigs:
         ),
         grid=GridConfig(
             cell_height_px=settings.heatmap_cell_height_px,
-            window_ms=int(settings.heatmap_window_seconds * 1000),
-            allowed_lateness_ms=int(settings.session_lateness_seconds * 1000),
+            window_ms=int(settings.heatmap_window_seconds * SECOND_MS),
+            allowed_lateness_ms=int(settings.session_lateness_seconds * SECOND_MS),
         ),
     )
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import orjson
 
+from foundation.units import DAY_MS
 from operators.model import AnonymizedEvent, Event, EventBatch
 from operators.pii import mask_json_value, mask_referrer, mask_text, mask_url_path
 
-DAY_MS = 86_400_000
 IP_CACHE_SIZE = 200_000
 # Optional contract fields kept in `event_data` (as JSON) after masking.
 NUMERIC_DATA_FIELDS = ("x", "y", "scroll_y", "dh")

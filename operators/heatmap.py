@@ -21,9 +21,9 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from foundation.units import DAY_MS
 from operators.columns import HEATMAP_SCHEMA
 
-DAY_MS = 86_400_000
 GRID_COLUMNS = 100
 MAX_GRID_Y = 65_535
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import xxhash
 
+from foundation.units import MINUTE_MS
 from operators.heatmap import (
     CLICK,
     DAY_MS,
@@ -62,7 +63,6 @@ from operators.session_state import (
     summarize_segment,
 )
 
-MINUTE_MS = 60_000
 FINAL_VERSION = 1 << 40  # final rows outrank every live row of the same session
 
 

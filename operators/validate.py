@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from foundation.units import DAY_MS, HOUR_MS
 from operators.model import (
     STAGE_INPUT,
     STAGE_VALIDATE,
@@ -36,8 +37,6 @@ from operators.schema_rules import (
     load_contract_schema,
 )
 
-HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 # Fields the collector adds to every raw record; the browser never sends them.
 COLLECTOR_REQUIRED = ("received_at",)
 

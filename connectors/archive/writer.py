@@ -27,6 +27,7 @@ from connectors.archive.formats import (
     ParquetFormat,
     RecordFormat,
 )
+from foundation.units import DAY_MS
 
 __all__ = [
     "DEAD_LETTER_PREFIX",
@@ -49,7 +50,6 @@ _NAME: Final = re.compile(r"[A-Za-z0-9._=-]{1,200}")
 # Spellings of UTC that Arrow accepts as a timestamp's time zone.
 _UTC_NAMES: Final = frozenset({"UTC", "utc", "Etc/UTC", "+00:00", "Z", "GMT", "Etc/GMT"})
 _EPOCH: Final = date(1970, 1, 1)
-_MS_PER_DAY: Final = 86_400_000
 
 
 def validate_name(name: str) -> str:
@@ -77,7 +77,7 @@ def _epoch_ms_day(value: object) -> date | None:
         return None
     # Integer floor division: exact for any millisecond value, and negative values
     # (before 1970) land on the right day too.
-    return _EPOCH + timedelta(days=value // _MS_PER_DAY)
+    return _EPOCH + timedelta(days=value // DAY_MS)
 
 
 class ArchiveWriter:

@@ -25,6 +25,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from connectors.kafka.config import client_config
+from foundation.units import HOUR_MS
 from insightlite.settings import Settings
 
 log = logging.getLogger("insightlite.kafka")
@@ -55,7 +56,7 @@ def topic_names(settings: Settings) -> list[str]:
 
 
 def retention_ms(settings: Settings) -> int:
-    return round(settings.kafka_retention_hours * 3_600_000)
+    return round(settings.kafka_retention_hours * HOUR_MS)
 
 
 def topic_config(settings: Settings) -> dict[str, str]:

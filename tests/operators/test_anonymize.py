@@ -9,7 +9,8 @@ import xxhash
 from hypothesis import given
 from hypothesis import strategies as st
 
-from operators.anonymize import DAY_MS, Anonymizer, DailyKeyedHasher
+from foundation.units import DAY_MS
+from operators.anonymize import Anonymizer, DailyKeyedHasher
 from operators.columns import EVENTS_SCHEMA
 from operators.enrich import EnrichConfig, Enricher
 from operators.model import AnonymizedEvent, EventBatch

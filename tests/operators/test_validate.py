@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from foundation.units import DAY_MS, HOUR_MS
 from operators.model import RawBatch
 from operators.schema_rules import ecma_pattern, load_contract_schema
-from operators.validate import DAY_MS, HOUR_MS, EventValidator, ValidationConfig
+from operators.validate import EventValidator, ValidationConfig
 from tests.operators.conftest import RECEIVED_AT, REMOVE, make_event
 
 VALIDATOR = EventValidator(ValidationConfig())
