@@ -13,28 +13,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.query.auth import AccessDenied, AuthError, TokenVerifier
+from api.query.auth import TokenVerifier
 from api.query.cache import ResponseCache
-from api.query.deps import RATE_LIMIT_STATE, RateLimited, Services
+from api.query.client_pool import ClientPool
+from api.query.deps import RATE_LIMIT_STATE, Services
+from api.query.error_handlers import error_response, install_error_handlers
 from api.query.exports import ExportManager
 from api.query.graphql import graphql_router
-from api.query.guards import (
-    CONCURRENCY_RETRY_AFTER_SECONDS,
-    AddressLimitMiddleware,
-    TokenSlots,
-    TooManyInProgress,
-)
-from api.query.layer import ClientPool, InvalidCursor, InvalidQuery, QueryLayer
+from api.query.guards import AddressLimitMiddleware, TokenSlots
+from api.query.layer import QueryLayer
 from api.query.metrics import APIMetrics
 from api.query.models import ErrorBody
 from api.query.ratelimit import InMemoryRateLimiter, RedisRateLimiter
@@ -42,7 +38,7 @@ from api.query.rest import router as rest_router
 from api.query.settings import APISettings, load_api_settings
 from api.query.webhooks import WebhookSender
 from connectors.archive import FsspecDestination
-from connectors.clickhouse import ClickHouseClient, ClickHouseError, ClickHouseUnavailable, connect
+from connectors.clickhouse import ClickHouseClient, connect
 from insightlite.settings import Settings, load_settings
 
 log = logging.getLogger("insightlite.api")
@@ -51,16 +47,6 @@ Clock = Callable[[], float]
 ClientFactory = Callable[[], ClickHouseClient]
 
 API_VERSION = "1.0.0"
-REALM = "insightlite"
-# ClickHouse's UNKNOWN_TABLE and UNKNOWN_DATABASE: the pipeline has not run here yet.
-_MISSING_SCHEMA_CODES = frozenset({60, 81})
-
-
-def _error(
-    status: int, error: str, message: str, headers: dict[str, str] | None = None
-) -> Response:
-    body = ErrorBody(error=error, message=message).model_dump_json(exclude_none=True)
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 class ResponseHeadersMiddleware:
@@ -103,74 +89,6 @@ class ResponseHeadersMiddleware:
             self.metrics.latency.labels(template).observe(time.perf_counter() - started)
 
 
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AuthError)
-    async def unauthorized(request: Request, exc: AuthError) -> Response:
-        challenge = f'Bearer realm="{REALM}"'
-        if not exc.missing:
-            challenge += f', error="invalid_token", error_description="{exc.description}"'
-        return _error(401, "unauthorized", exc.description, {"WWW-Authenticate": challenge})
-
-    @app.exception_handler(AccessDenied)
-    async def forbidden(request: Request, exc: AccessDenied) -> Response:
-        return _error(403, "forbidden", exc.reason)
-
-    @app.exception_handler(RateLimited)
-    async def rate_limited(request: Request, exc: RateLimited) -> Response:
-        return _error(429, "rate_limited", "too many requests", exc.decision.headers())
-
-    @app.exception_handler(TooManyInProgress)
-    async def too_many_in_progress(request: Request, exc: TooManyInProgress) -> Response:
-        return _error(
-            429,
-            "too_many_in_progress",
-            str(exc),
-            {"Retry-After": str(CONCURRENCY_RETRY_AFTER_SECONDS)},
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        # Location and message only: the offending input is not echoed back.
-        detail = [
-            {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
-            for error in exc.errors()
-        ]
-        body = ErrorBody(error="invalid_request", message="invalid parameters", detail=detail)
-        return Response(body.model_dump_json(), status_code=422, media_type="application/json")
-
-    @app.exception_handler(InvalidQuery)
-    async def invalid_query(request: Request, exc: InvalidQuery) -> Response:
-        return _error(422, "invalid_request", str(exc))
-
-    @app.exception_handler(InvalidCursor)
-    async def invalid_cursor(request: Request, exc: InvalidCursor) -> Response:
-        return _error(400, "bad_request", str(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        names = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
-        error = names.get(exc.status_code, "http_error")
-        message = error.replace("_", " ")
-        return _error(exc.status_code, error, message, dict(exc.headers or {}))
-
-    @app.exception_handler(ClickHouseError)
-    async def store_error(request: Request, exc: ClickHouseError) -> Response:
-        if isinstance(exc, ClickHouseUnavailable):
-            log.warning("ClickHouse unavailable: %s", exc)
-            return _error(
-                503, "unavailable", "the analytics store is unavailable", {"Retry-After": "5"}
-            )
-        if getattr(exc, "code", None) in _MISSING_SCHEMA_CODES:
-            return _error(503, "not_ready", "no analytics data has been written yet")
-        log.error("query failed on %s: %s", request.url.path, exc)
-        return _error(500, "internal_error", "the query failed")
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s", request.url.path)
-        return _error(500, "internal_error", "unexpected error")
-
-
 def redis_client(url: str, *, max_connections: int = 64) -> Any:
     """An asyncio Redis client whose pool waits (up to a second) for a free connection.
 
@@ -190,56 +108,80 @@ def redis_client(url: str, *, max_connections: int = 64) -> Any:
     return redis_asyncio.Redis(connection_pool=pool)
 
 
-def create_app(
+def _clickhouse_factory(settings: Settings) -> ClientFactory:
+    """Clients of the ClickHouse that ``settings`` names."""
+    url, database = settings.resolved_clickhouse_url, settings.clickhouse_database
+
+    def client_factory() -> ClickHouseClient:
+        return connect(url, database=database)
+
+    return client_factory
+
+
+def _webhook_sender(
+    api_settings: APISettings,
+    metrics: APIMetrics,
+    clock: Clock,
+    sleep: Callable[[float], None],
+) -> WebhookSender | None:
+    """The signer and sender of export webhooks, or None when no secret is configured."""
+    if api_settings.webhook_secret is None:
+        return None
+    return WebhookSender(
+        api_settings.webhook_secret.get_secret_value().encode(),
+        max_attempts=api_settings.webhook_max_attempts,
+        backoff_seconds=api_settings.webhook_backoff_seconds,
+        timeout_seconds=api_settings.webhook_timeout_seconds,
+        clock=clock,
+        sleep=sleep,
+        on_attempt_outcome=lambda outcome: metrics.webhook_attempts.labels(outcome).inc(),
+    )
+
+
+@dataclass(frozen=True)
+class _Wiring:
+    """What the app builds once: the services routes use, and what the lifespan switches
+    to Redis (and back) and closes."""
+
+    services: Services
+    cache: ResponseCache
+    in_memory_limiter: InMemoryRateLimiter
+
+
+def _build_services(
     settings: Settings,
     api_settings: APISettings,
     *,
-    clock: Clock = time.time,
-    client_factory: ClientFactory | None = None,
-    metrics: APIMetrics | None = None,
-    webhook_sleep: Callable[[float], None] = time.sleep,
-) -> FastAPI:
-    """The API over the ClickHouse that ``settings`` names (or ``client_factory`` makes)."""
-    metrics = metrics or APIMetrics()
+    clock: Clock,
+    client_factory: ClientFactory,
+    metrics: APIMetrics,
+    webhook_sleep: Callable[[float], None],
+) -> _Wiring:
+    """The query layer (client pool and response cache), token verifier, in-memory rate
+    limiter, export manager and per-token slots, all on the one ``clock``."""
+    # First: a missing or unusable key (ConfigError) is reported before anything is made.
     verifier = TokenVerifier.from_settings(api_settings, clock=clock)
-    if client_factory is None:
-        url, database = settings.resolved_clickhouse_url, settings.clickhouse_database
-
-        def client_factory() -> ClickHouseClient:
-            return connect(url, database=database)
-
     pool = ClientPool(client_factory, api_settings.api_clickhouse_pool_size)
 
     def count_cache(kind: str, outcome: str) -> None:
         metrics.cache_lookups.labels(kind, outcome).inc()
 
-    in_memory_limiter = InMemoryRateLimiter(clock=clock)
     cache = ResponseCache(
         ttl_seconds=api_settings.cache_ttl_seconds,
         max_entries=api_settings.cache_max_entries,
         clock=clock,
         on_result=count_cache,
     )
-    sender = None
-    if api_settings.webhook_secret is not None:
-        sender = WebhookSender(
-            api_settings.webhook_secret.get_secret_value().encode(),
-            max_attempts=api_settings.webhook_max_attempts,
-            backoff_seconds=api_settings.webhook_backoff_seconds,
-            timeout_seconds=api_settings.webhook_timeout_seconds,
-            clock=clock,
-            sleep=webhook_sleep,
-            on_attempt_outcome=lambda outcome: metrics.webhook_attempts.labels(outcome).inc(),
-        )
     exports = ExportManager(
         FsspecDestination(api_settings.export_url(settings.resolved_archive_url)),
         pool,
         webhook_urls=api_settings.webhook_urls,
-        webhook_sender=sender,
+        webhook_sender=_webhook_sender(api_settings, metrics, clock, webhook_sleep),
         max_range_days=api_settings.api_max_range_days,
         clock=clock,
         on_finished=lambda kind, state: metrics.exports.labels(kind, state).inc(),
     )
+    in_memory_limiter = InMemoryRateLimiter(clock=clock)
     services = Services(
         api_settings=api_settings,
         layer=QueryLayer(
@@ -258,6 +200,17 @@ def create_app(
         ),
         clock=clock,
     )
+    return _Wiring(services=services, cache=cache, in_memory_limiter=in_memory_limiter)
+
+
+def _lifespan(
+    wiring: _Wiring, clock: Clock
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """On start, the Redis client (when configured) behind the cache and the rate limiter;
+    on stop, back to the in-memory limiter, and every client and worker closed."""
+    services = wiring.services
+    api_settings = services.api_settings
+    metrics = services.metrics
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -265,39 +218,37 @@ def create_app(
         redis = None
         if api_settings.redis_url:
             redis = redis_client(api_settings.redis_url)
-            cache.use_redis(redis)
+            wiring.cache.use_redis(redis)
             services.limiter = RedisRateLimiter(
                 redis, clock=clock, on_fallback=metrics.rate_limit_fallbacks.inc
             )
         try:
             yield
         finally:
-            services.limiter = in_memory_limiter
-            cache.use_redis(None)
-            exports.close()
-            pool.close()
+            services.limiter = wiring.in_memory_limiter
+            wiring.cache.use_redis(None)
+            services.exports.close()
+            services.layer.close()
             if redis is not None:
                 await redis.aclose()
 
-    app = FastAPI(
-        title="InsightLite query API",
-        version=API_VERSION,
-        description="Heatmaps, sessions, stats and errors of the sites a token grants. "
-        "Authenticate with `Authorization: Bearer <JWT>`.",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-    )
-    app.state.services = services
-    _install_error_handlers(app)
+    return lifespan
+
+
+def _install_middleware(app: FastAPI, services: Services) -> None:
+    """The per-address refusal limit inside the response headers and request metrics."""
     # Inside the headers middleware, so its refusals are counted and carry the headers.
     app.add_middleware(
         AddressLimitMiddleware,
-        settings=api_settings,
+        settings=services.api_settings,
         limiter=lambda: services.limiter,
-        on_refused=metrics.address_refused.inc,
+        on_refused=services.metrics.address_refused.inc,
     )
-    app.add_middleware(ResponseHeadersMiddleware, metrics=metrics)
+    app.add_middleware(ResponseHeadersMiddleware, metrics=services.metrics)
+
+
+def _mount_routes(app: FastAPI, metrics: APIMetrics) -> None:
+    """REST under ``/v1``, GraphQL at ``/graphql``, then health, readiness and metrics."""
     app.include_router(rest_router)
     app.include_router(graphql_router(), prefix="/graphql", tags=["graphql"])
 
@@ -313,7 +264,7 @@ def create_app(
             await request.app.state.services.layer.ping()
         except Exception as exc:
             log.warning("not ready: %s", type(exc).__name__)
-            return _error(503, "not_ready", "the analytics store does not answer")
+            return error_response(503, "not_ready", "the analytics store does not answer")
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
@@ -321,6 +272,39 @@ def create_app(
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+
+def create_app(
+    settings: Settings,
+    api_settings: APISettings,
+    *,
+    clock: Clock = time.time,
+    client_factory: ClientFactory | None = None,
+    metrics: APIMetrics | None = None,
+    webhook_sleep: Callable[[float], None] = time.sleep,
+) -> FastAPI:
+    """The API over the ClickHouse that ``settings`` names (or ``client_factory`` makes)."""
+    metrics = metrics or APIMetrics()
+    wiring = _build_services(
+        settings,
+        api_settings,
+        clock=clock,
+        client_factory=client_factory or _clickhouse_factory(settings),
+        metrics=metrics,
+        webhook_sleep=webhook_sleep,
+    )
+    app = FastAPI(
+        title="InsightLite query API",
+        version=API_VERSION,
+        description="Heatmaps, sessions, stats and errors of the sites a token grants. "
+        "Authenticate with `Authorization: Bearer <JWT>`.",
+        lifespan=_lifespan(wiring, clock),
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.services = wiring.services
+    install_error_handlers(app)
+    _install_middleware(app, wiring.services)
+    _mount_routes(app, metrics)
     return app
 
 

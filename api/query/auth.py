@@ -324,16 +324,6 @@ class TokenVerifier:
         )
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token of an ``Authorization: Bearer <token>`` header; AuthError otherwise."""
-    if not authorization:
-        raise AuthError("bearer token required", missing=True)
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("bearer token required", missing=True)
-    return token.strip()
-
-
 @dataclass(frozen=True)
 class TokenRequest:
     """What a new token grants."""

@@ -120,10 +120,6 @@ class ResponseCache:
     def enabled(self) -> bool:
         return self.ttl_seconds > 0
 
-    def clear_local(self) -> None:
-        """Forget the in-process layer (tests and benchmarks)."""
-        self._local.clear()
-
     def _report(self, kind: str, outcome: str) -> None:
         if self._on_result is not None:
             self._on_result(kind, outcome)

@@ -46,6 +46,10 @@ from graphql import (
     value_from_ast_untyped,
 )
 from graphql.validation import ValidationRule
+from pydantic import BaseModel
+
+from api.query import models
+from api.query.filters import DEFAULT_RANGE_DAYS
 
 # ClickHouse queries each Site field runs (see api.query.layer).
 FIELD_QUERIES: Final[Mapping[str, int]] = {
@@ -58,15 +62,24 @@ FIELD_QUERIES: Final[Mapping[str, int]] = {
     "breakdown": 2,
     "errors": 1,
 }
-# Field -> (argument, its default, its maximum (api.query.models), rows per cost unit).
+
+
+def _limit_bounds(model: type[BaseModel]) -> tuple[int, int]:
+    """The default and maximum of a query model's ``limit``, as REST and GraphQL
+    validate it."""
+    field = model.model_fields["limit"]
+    maximum = next(item.le for item in field.metadata if hasattr(item, "le"))
+    return int(field.default), int(maximum)
+
+
+# Field -> (argument, its default, its maximum, rows per cost unit).
 FIELD_LIMITS: Final[Mapping[str, tuple[str, int, int, int]]] = {
-    "sessions": ("limit", 50, 500, 100),
-    "breakdown": ("limit", 20, 1000, 100),
-    "errors": ("limit", 50, 1000, 100),
-    "session": ("eventsLimit", 1000, 10_000, 1000),
+    "sessions": ("limit", *_limit_bounds(models.SessionsQuery), 100),
+    "breakdown": ("limit", *_limit_bounds(models.BreakdownQuery), 100),
+    "errors": ("limit", *_limit_bounds(models.ErrorsQuery), 100),
+    "session": ("eventsLimit", *_limit_bounds(models.SessionEventsQuery), 1000),
 }
 RANGE_UNIT_DAYS: Final = 31
-DEFAULT_RANGE_DAYS: Final = 30
 INTROSPECTION_FIELDS: Final = frozenset({"__schema", "__type"})
 SITE_TYPE: Final = "Site"
 

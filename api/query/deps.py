@@ -19,10 +19,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.query.auth import AuthError, Principal, TokenVerifier
 from api.query.exports import ExportManager
+from api.query.filters import SITE_ID_REGEX
 from api.query.guards import QUERY_SLOTS, TokenSlots, TooManyInProgress
 from api.query.layer import QueryLayer
 from api.query.metrics import APIMetrics
-from api.query.models import SITE_ID_REGEX
 from api.query.ratelimit import RateLimitDecision, RateLimiter
 from api.query.settings import APISettings
 

@@ -34,7 +34,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from api.query.layer import ClientPool, DayRange, resolve_days
+from api.query.client_pool import ClientPool
+from api.query.filters import DayRange, resolve_days
 from api.query.models import ExportFile, ExportRequest, ExportState, WebhookDelivery
 from api.query.webhooks import WebhookSender
 from connectors.archive import FsspecDestination, ParquetFormat

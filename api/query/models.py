@@ -4,56 +4,29 @@ The same models serve REST (query-parameter models and response models, hence th
 OpenAPI document), GraphQL (its types are generated from the answers) and the cache
 (answers are stored as their JSON). Limits on every parameter live here, so an
 oversized or malformed value is refused (422) before any query is built.
+The types of the filter fields (page path, device, country) are defined once, in
+:mod:`api.query.filters`.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    StringConstraints,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-MAX_PATH_CHARS = 1024
+from api.query.filters import CountryCode, DeviceType, PagePath
+
 MAX_CURSOR_CHARS = 256
 
-# A page path as the pipeline stores it: starts with "/", no control characters.
-PagePath = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=MAX_PATH_CHARS, pattern=r"^/[^\x00-\x1f\x7f]*$"),
-]
-DeviceType = Literal["desktop", "mobile", "tablet", "other"]
-CountryCode = Annotated[
-    str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
-]
 HeatmapType = Literal[
     "click", "move", "rage_click", "click_fixed", "move_fixed", "rage_click_fixed"
 ]
-HEATMAP_TYPES: tuple[str, ...] = (
-    "click",
-    "move",
-    "rage_click",
-    "click_fixed",
-    "move_fixed",
-    "rage_click_fixed",
-)
 Interval = Literal["hour", "day", "week"]
 Dimension = Literal["page", "device", "country"]
 ExportKind = Literal["events", "sessions", "heatmap"]
 ExportFormat = Literal["parquet", "csv"]
 ExportStateName = Literal["queued", "running", "done", "failed"]
-
-# For pydantic and FastAPI (Rust regex, where "$" is the very end); Python code uses
-# _SITE_ID.fullmatch, since Python's "$" also matches before a trailing newline.
-SITE_ID_REGEX = r"^[A-Za-z0-9._-]{1,64}$"
-_SITE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class _Query(BaseModel):
@@ -75,11 +48,6 @@ class _Filtered(_Query):
     path: PagePath | None = Field(default=None, description="Only this page path.")
     device: DeviceType | None = Field(default=None, description="Only this device class.")
     country: CountryCode | None = Field(default=None, description="Only this ISO country code.")
-
-    @field_validator("country")
-    @classmethod
-    def _upper(cls, value: str | None) -> str | None:
-        return value.upper() if value is not None else None
 
 
 class HeatmapQuery(_Query):
@@ -113,11 +81,6 @@ class SessionsQuery(_Query):
         max_length=MAX_CURSOR_CHARS,
         description="`next_cursor` of the previous page (opaque).",
     )
-
-    @field_validator("country")
-    @classmethod
-    def _upper(cls, value: str | None) -> str | None:
-        return value.upper() if value is not None else None
 
 
 class StatsQuery(_Filtered):
@@ -360,7 +323,3 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     detail: list[dict[str, Any]] | None = None
-
-
-def is_site_id(value: str) -> bool:
-    return _SITE_ID.fullmatch(value) is not None

@@ -1,0 +1,46 @@
+"""The errors read: a site's error events grouped by class and message."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from api.query.layer_core import LayerCore, event_where, model_codec, rows
+from api.query.models import ErrorGroup, ErrorsAnswer, ErrorsQuery
+from connectors.clickhouse import ClickHouseClient
+
+MAX_ERROR_MESSAGE_CHARS: Final = 500
+
+
+class ErrorReads(LayerCore):
+    async def errors(self, site: str, query: ErrorsQuery) -> ErrorsAnswer:
+        """Error events grouped by class and message, most frequent first."""
+        flt = self._filter(site, query)
+        events, params = event_where(flt)
+        sql = (
+            "SELECT error_class, "
+            f"substringUTF8(JSONExtractString(event_data, 'error', 'message'), 1, "
+            f"{MAX_ERROR_MESSAGE_CHARS}) AS message, "
+            "uniqExact(event_id) AS occurrences, uniqExact(session_id) AS affected_sessions, "
+            "min(timestamp), max(timestamp), argMin(url_path, timestamp) "
+            f"FROM {{database}}.events PREWHERE event_type = 'error' WHERE {events} "
+            "GROUP BY error_class, message "
+            "ORDER BY occurrences DESC, error_class, message LIMIT {limit:UInt32}"
+        )
+
+        def work(client: ClickHouseClient) -> ErrorsAnswer:
+            found = rows(client, sql, {**params, "limit": query.limit})
+            groups = [
+                ErrorGroup(
+                    error_class=str(row[0]),
+                    message=str(row[1]),
+                    occurrences=int(row[2]),
+                    sessions=int(row[3]),
+                    first_seen=row[4],
+                    last_seen=row[5],
+                    example_path=str(row[6]),
+                )
+                for row in found
+            ]
+            return ErrorsAnswer(date_from=flt.days.first, date_to=flt.days.last, groups=groups)
+
+        return await self._cached(flt, "errors", query, work, model_codec(ErrorsAnswer))

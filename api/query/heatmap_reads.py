@@ -1,0 +1,141 @@
+"""The heatmap reads: a page's cells, its scroll depth, and either drawn as a PNG.
+
+``heatmap_aggregates`` is always read through ``sum(interaction_count) ... GROUP BY``
+(the heatmap module's conditions, the optional device added only when given).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from api.query.filters import Filter, InvalidQuery
+from api.query.layer_core import BYTES_CODEC, LayerCore, model_codec, where
+from api.query.models import (
+    HeatmapAnswer,
+    HeatmapCells,
+    HeatmapImageQuery,
+    HeatmapQuery,
+    ScrollDepthAnswer,
+    ScrollDepthPoint,
+    ScrollDepthQuery,
+)
+from connectors.clickhouse import ClickHouseClient
+from insightlite.heatmaps import (
+    GRID_COLUMNS,
+    HeatmapFilter,
+    fetch_cells,
+    fetch_scroll_depth,
+)
+
+_HEATMAP_CONDITIONS: Final = (
+    "site_id = {site_id:String}",
+    "url_path = {url_path:String}",
+    "interaction_type = {interaction_type:String}",
+    "date_bucket >= {date_from:Date}",
+    "date_bucket <= {date_to:Date}",
+)
+
+
+def _heatmap_filter(flt: Filter, path: str, interaction_type: str) -> HeatmapFilter:
+    """The heatmap module's filter of a read; InvalidQuery when it refuses the values."""
+    try:
+        return HeatmapFilter(
+            site_id=flt.site,
+            url_path=path,
+            interaction_type=interaction_type,
+            device_type=flt.device,
+            date_from=flt.days.first,
+            date_to=flt.days.last,
+        )
+    except ValueError as exc:
+        raise InvalidQuery(str(exc)) from None
+
+
+class HeatmapReads(LayerCore):
+    async def heatmap(self, site: str, query: HeatmapQuery) -> HeatmapAnswer:
+        """The page's cells of one interaction type, summed over devices and days."""
+        flt = self._filter(site, query)
+        heatmap_filter = _heatmap_filter(flt, query.path, query.type)
+
+        conditions = list(_HEATMAP_CONDITIONS)
+        if query.device is not None:
+            conditions.append("device_type = {device_type:String}")
+        sql = (
+            "SELECT grid_x, grid_y, sum(interaction_count) AS total "
+            f"FROM {{database}}.heatmap_aggregates WHERE {where(conditions)} "
+            "GROUP BY grid_x, grid_y HAVING total > 0 ORDER BY grid_y, grid_x"
+        )
+        params = heatmap_filter.query_params()
+
+        def work(client: ClickHouseClient) -> HeatmapAnswer:
+            # Arrow, not row tuples: a busy page has tens of thousands of cells, and
+            # columns convert to lists at C speed.
+            table = client.query_arrow(sql.replace("{database}", client.database), params)
+            columns: list[list[int]] = [[], [], []]
+            if table.num_rows:
+                columns = [table.column(name).to_pylist() for name in ("grid_x", "grid_y", "total")]
+            return HeatmapAnswer(
+                site=site,
+                path=query.path,
+                type=query.type,
+                device=query.device,
+                date_from=flt.days.first,
+                date_to=flt.days.last,
+                cell_height_px=self._cell_height_px,
+                columns=GRID_COLUMNS,
+                total=sum(columns[2]),
+                cells=HeatmapCells(x=columns[0], y=columns[1], count=columns[2]),
+            )
+
+        return await self._cached(flt, "heatmap", query, work, model_codec(HeatmapAnswer))
+
+    async def scroll_depth(self, site: str, query: ScrollDepthQuery) -> ScrollDepthAnswer:
+        """The share of page views that reached each row of the page."""
+        flt = self._filter(site, query)
+        heatmap_filter = _heatmap_filter(flt, query.path, "scroll")
+
+        def work(client: ClickHouseClient) -> ScrollDepthAnswer:
+            points = fetch_scroll_depth(client, heatmap_filter)
+            return ScrollDepthAnswer(
+                site=site,
+                path=query.path,
+                device=query.device,
+                date_from=flt.days.first,
+                date_to=flt.days.last,
+                cell_height_px=self._cell_height_px,
+                total_views=points[0].views_reaching if points else 0,
+                points=[
+                    ScrollDepthPoint(
+                        row=point.grid_y,
+                        depth_px=point.grid_y * self._cell_height_px,
+                        views_reaching=point.views_reaching,
+                        share=round(point.share, 6),
+                    )
+                    for point in points
+                ],
+            )
+
+        return await self._cached(flt, "scroll_depth", query, work, model_codec(ScrollDepthAnswer))
+
+    async def heatmap_png(self, site: str, query: HeatmapImageQuery) -> bytes:
+        """The heatmap (or, for ``scroll``, the depth curve) drawn as a PNG."""
+        from insightlite.heatmap_image import (
+            describe_filter,
+            render_heatmap_png,
+            render_scroll_depth_png,
+        )
+
+        flt = self._filter(site, query)
+        heatmap_filter = _heatmap_filter(flt, query.path, query.type)
+        title = describe_filter(heatmap_filter)
+
+        def work(client: ClickHouseClient) -> bytes:
+            if heatmap_filter.interaction_type == "scroll":
+                points = fetch_scroll_depth(client, heatmap_filter)
+                return render_scroll_depth_png(
+                    points, title=title, cell_height_px=self._cell_height_px
+                )
+            cells = fetch_cells(client, heatmap_filter)
+            return render_heatmap_png(cells, title=title, cell_height_px=self._cell_height_px)
+
+        return await self._cached(flt, "heatmap_png", query, work, BYTES_CODEC)
