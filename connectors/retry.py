@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from insightlite.metrics import WRITER_HEALTH
+
 T = TypeVar("T")
 log = logging.getLogger("insightlite.retry")
 
@@ -27,14 +29,19 @@ def retry_forever(
     max_delay: float = 30.0,
     rng: random.Random | None = None,
 ) -> T:
-    """Run `action` until it returns; errors of the `retryable` kinds are retried."""
+    """Run `action` until it returns; errors of the `retryable` kinds are retried.
+
+    While it retries, the process reports `what` as failing (see WriterHealth), so
+    its readiness check says it cannot write.
+    """
     rng = rng or random.Random()
     delay = first_delay
     attempt = 0
     while True:
         try:
-            return action()
+            result = action()
         except retryable as exc:
+            WRITER_HEALTH.failing(what, exc)
             attempt += 1
             if on_retry is not None:
                 on_retry()
@@ -47,3 +54,6 @@ def retry_forever(
             )
             sleep(delay * (0.5 + rng.random()))
             delay = min(max_delay, delay * 2)
+        else:
+            WRITER_HEALTH.recovered(what)
+            return result

@@ -3,8 +3,14 @@
 Other consumers read `processed_events` (the anonymized events, keyed by
 session id) and `heatmap_updates` (the grid increments as they are written
 to ClickHouse, keyed by site); `dead_letter` holds every rejected event as
-the same masked JSON record the archive keeps. Kafka output is at least
-once: consumers deduplicate by `event_id`.
+the same masked JSON record the archive keeps.
+
+Kafka output is at least once: after a crash, the records of the epochs the
+recovery store had not committed are produced again. Every record carries what
+makes a replay trivial to drop: `event_id` on `processed_events`, `update_id`
+(the heatmap window's write, the ClickHouse insert's own deduplication token)
+with the cell on `heatmap_updates`, and (`source`, `offset`, `stage`) on
+`dead_letter`.
 """
 
 from __future__ import annotations
@@ -63,13 +69,18 @@ def event_messages(chunk: Chunk) -> list[KeyedRecord]:
 
 
 def heatmap_messages(chunk: Chunk) -> list[KeyedRecord]:
-    """The grid increments written to ClickHouse, keyed by site (dates as ISO 8601)."""
+    """The grid increments written to ClickHouse, keyed by site (dates as ISO 8601).
+
+    `update_id` names the window write the row belongs to; a replay writes the same
+    window under the same name, so (`update_id`, cell) identifies an increment.
+    """
     table = chunk.rows
     assert isinstance(table, pa.Table)
-    names = table.column_names
+    names = [*table.column_names, "update_id"]
     site = names.index("site_id")
     # Column by column: much cheaper than Table.to_pylist's value-by-value rows.
     columns = [column.to_pylist() for column in table.columns]
+    columns.append([chunk.name] * table.num_rows)
     dumps = orjson.dumps
     return [
         (row[site].encode(), dumps(dict(zip(names, row, strict=True))))

@@ -53,9 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write synthetic raw records as JSON lines")
-    gen.add_argument("--events", type=int, required=True)
+    gen.add_argument("--events", type=int, required=True, help="how many raw records to write")
     gen.add_argument("--out", required=True, help="output file ('-' for standard output)")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--seed", type=int, default=0, help="random seed: the same seed gives the same records"
+    )
     gen.add_argument("--now", help="ISO time the traffic ends at (default: now, UTC)")
     add_load_options(gen)
 
@@ -86,16 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
 
     demo = sub.add_parser("demo", help="generate traffic and run it all embedded")
-    demo.add_argument("--events", type=int, default=200_000)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--events", type=int, default=200_000, help="events to generate (default 200,000)"
+    )
+    demo.add_argument("--seed", type=int, default=7, help="random seed of the generated traffic")
     demo.add_argument(
         "--serve", action="store_true", help="then serve the query API over the demo's data"
     )
     _common(demo)
 
     query = sub.add_parser("query", help="run a read-only SQL query and print a table")
-    query.add_argument("sql")
-    query.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    query.add_argument("sql", help="the SQL to run; ClickHouse refuses anything but reads")
+    query.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), json (one object per line) or csv (with a header)",
+    )
     _common(query)
 
     schema = sub.add_parser("schema", help="database schema migrations")
@@ -146,6 +155,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from insightlite.clickhouse_cli import check_embedded_free
     from insightlite.runner import parse_input, run_pipeline
 
     settings = _settings(
@@ -168,6 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("use either --processes or --process-id/--addresses")
     if addresses and not 0 <= args.process_id < len(addresses):
         raise ConfigError("--process-id must index --addresses")
+    check_embedded_free(settings)
     summary = run_pipeline(
         settings,
         spec,
@@ -193,32 +204,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from connectors.clickhouse import QueryError, connect, readonly_query
+    from connectors.clickhouse import QueryError, readonly_query
+    from insightlite.clickhouse_cli import open_for_reading
     from insightlite.report import print_result
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
-    client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
+    client = open_for_reading(settings)
     try:
         result = readonly_query(client, args.sql)
     except QueryError as exc:
         print(f"query failed: {exc}", file=sys.stderr)
         return 1
+    finally:
+        client.close()
     print_result(result, args.format)
     return 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     from connectors.clickhouse import apply_migrations, connect, pending_migrations
+    from insightlite.clickhouse_cli import check_embedded_free, open_for_reading
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
-    client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
     if args.schema_command == "apply":
-        applied = apply_migrations(client)
+        check_embedded_free(settings)
+        client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
+        try:
+            applied = apply_migrations(client)
+        finally:
+            client.close()
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
     else:
-        pending = pending_migrations(client)
+        client = open_for_reading(settings)
+        try:
+            pending = pending_migrations(client)
+        finally:
+            client.close()
         print("pending: " + (", ".join(pending) if pending else "none"))
     return 0
 
@@ -237,13 +260,41 @@ COMMANDS = {
 }
 
 
+def _unavailable(exc: Exception) -> str | None:
+    """One line naming the problem and the fix, for a service that cannot be used."""
+    from connectors.clickhouse import ClickHouseUnavailable
+    from connectors.kafka.raw_source import KafkaUnavailable
+    from insightlite.clickhouse_cli import StorageUnavailable
+
+    if isinstance(exc, KafkaUnavailable | StorageUnavailable):
+        return str(exc)
+    if isinstance(exc, ClickHouseUnavailable):
+        detail = " ".join(str(exc).split())
+        return (
+            f"ClickHouse is unavailable ({detail}): start the server, stop any other process "
+            "using the data directory, or fix INSIGHTLITE_CLICKHOUSE_URL / INSIGHTLITE_DATA_DIR"
+        )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from insightlite.clickhouse_cli import quiet_driver_logs
+
     args = build_parser().parse_args(argv)
+    quiet_driver_logs()
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(f"insightlite: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        message = _unavailable(exc)
+        if message is None:
+            raise
+        # The traceback only helps when debugging InsightLite itself.
+        log.debug("traceback of the failure below", exc_info=True)
+        print(f"insightlite: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 from insightlite.settings import ENV_PREFIX, ConfigError, Settings
 
 APP_FACTORY = "api.collector.app:create_app_from_env"
+HTTP_PROTOCOL = "api.collector.connections:GuardedHTTPProtocol"
 
 # Flags of this command and the settings they override.
 _FLAG_SETTINGS = {
@@ -65,6 +66,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_level": settings.log_level.lower(),
         "timeout_keep_alive": 5,
         "lifespan": "on",
+        # uvicorn's HTTP/1.1 protocol with a header deadline and a cap on connections
+        # per client address (an import string: worker processes import it themselves).
+        "http": HTTP_PROTOCOL,
     }
 
 

@@ -119,8 +119,9 @@ def _total_and_png(
 
 def cmd_heatmap(args: argparse.Namespace) -> int:
     """Fetch the filter's cells (or scroll curve), write the PNG, print where and the total."""
-    from connectors.clickhouse import ClickHouseError, connect
+    from connectors.clickhouse import ClickHouseError
     from insightlite.cli import _settings
+    from insightlite.clickhouse_cli import StorageUnavailable, open_for_reading
     from insightlite.heatmap_image import describe_filter
 
     try:
@@ -140,9 +141,11 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
 
     title = describe_filter(flt)
     try:
-        client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
-    except ValueError as exc:
+        client = open_for_reading(settings)
+    except ValueError as exc:  # a ConfigError naming the setting, or a bad URL
         return _fail(str(exc), 2)
+    except StorageUnavailable as exc:  # no database yet, or ClickHouse not usable now
+        return _fail(str(exc), 1)
     try:
         cell_height = args.cell_height or settings.heatmap_cell_height_px
         total, png = _total_and_png(client, flt, title, cell_height)

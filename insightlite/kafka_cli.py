@@ -65,7 +65,9 @@ def add_kafka_parser(subparsers: Any) -> None:
         "foreground. Needs Java 17+; the first run fetches its jars with Maven. Its data "
         "is deleted on exit unless --kafka-data-dir is given.",
     )
-    broker.add_argument("--port", type=_port, help="client port (default: a free port)")
+    broker.add_argument(
+        "--port", type=_port, help="client port (default: a free port; a port in use is refused)"
+    )
     broker.add_argument(
         "--kafka-data-dir", type=Path, help="keep the broker's data here (default: temporary)"
     )

@@ -253,6 +253,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """True when a listening socket could not be bound to ``host:port`` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the JVM binds: a port left in TIME_WAIT by a broker just stopped is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def random_cluster_id() -> str:
     """A KRaft cluster id as Kafka's Uuid.randomUuid() makes it: URL-safe base64 of 16
     random bytes without padding, never starting with '-' (a command-line parser would
@@ -337,6 +349,13 @@ class LocalKafka:
             (self._data_dir / _OWNER_FILE).write_text(f"{os.getpid()}\n")
         self._data_dir.mkdir(parents=True, exist_ok=True)
         pick_port = self._port is None
+        if self._port is not None and port_in_use(self.HOST, self._port):
+            # Refused up front: a client would otherwise reach whatever listens there
+            # (another broker) and take it for this one while the JVM fails to bind.
+            raise KafkaLocalError(
+                f"port {self._port} on {self.HOST} is already in use (another Kafka broker?): "
+                "stop what listens there or choose another port"
+            )
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             if self._port is None:
                 self._port = free_port(self.HOST)
@@ -553,13 +572,35 @@ class LocalKafka:
                 continue
             # A broker appears in the metadata only once it is registered and unfenced,
             # that is, able to host partitions.
-            if metadata.brokers:
+            if metadata.brokers and self._answered_by_own_broker(metadata.cluster_id):
                 return
             time.sleep(0.2)
         raise KafkaLocalError(
             f"the Kafka broker did not answer within {timeout:.0f} s ({last_error}):\n"
             f"{self.log_tail()}"
         )
+
+    def _answered_by_own_broker(self, cluster_id: str | None) -> bool:
+        """Whether the broker that answered is the JVM started here, still alive.
+
+        Another broker on the same port answers while ours fails to bind and exits:
+        its cluster id is not the one our storage was formatted with.
+        """
+        process = self._process
+        if process is None or process.poll() is not None:
+            return False  # the next check of the loop reports the exit with the log
+        own = self._cluster_id()
+        return own is None or cluster_id == own
+
+    def _cluster_id(self) -> str | None:
+        """The cluster id recorded in this broker's storage (``meta.properties``)."""
+        assert self._data_dir is not None
+        with contextlib.suppress(OSError):
+            for line in (self._data_dir / "logs" / "meta.properties").read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "cluster.id" and value.strip():
+                    return value.strip()
+        return None
 
     def _terminate(self, timeout: float) -> None:
         process = self._process

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter as PromCounter
-from prometheus_client import Histogram
+from prometheus_client import Gauge, Histogram
 
 EVENTS_IN = PromCounter("insightlite_step_events_in", "Events entering a step", ["step"])
 EVENTS_OUT = PromCounter("insightlite_step_events_out", "Events leaving a step", ["step"])
@@ -44,6 +44,42 @@ END_TO_END = Histogram(
     "From the collector's received_at to the event's row being queryable in ClickHouse",
     buckets=(0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300),
 )
+WRITER_UP = Gauge(
+    "insightlite_writer_up",
+    "1 while a writer's last attempt succeeded, 0 while it is being retried",
+    ["writer"],
+)
+
+
+class WriterHealth:
+    """Which writers (sinks, migrations) are failing right now, for readiness.
+
+    A writer that retries an unreachable or locked destination keeps the flow
+    waiting; while it does, the process must not say it is ready.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failing: dict[str, str] = {}
+
+    def failing(self, writer: str, error: BaseException) -> None:
+        with self._lock:
+            self._failing[writer] = f"{type(error).__name__}: {error}"[:300]
+        WRITER_UP.labels(writer).set(0)
+
+    def recovered(self, writer: str) -> None:
+        with self._lock:
+            was_failing = self._failing.pop(writer, None) is not None
+        if was_failing:
+            WRITER_UP.labels(writer).set(1)
+
+    def problems(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._failing)
+
+
+WRITER_HEALTH = WriterHealth()
+
 # Latency samples kept for a run's summary: a bounded reservoir.
 LATENCY_SAMPLES = 100_000
 

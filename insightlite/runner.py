@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import orjson
@@ -24,9 +24,10 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
+from pydantic import SecretStr
 
 from connectors.archive import ArchiveWriter
-from connectors.clickhouse import ClickHouseUnavailable, apply_migrations, connect
+from connectors.clickhouse import ClickHouseUnavailable, apply_migrations, connect, redact_url
 from connectors.flow_sinks import (
     ArchiveSink,
     clickhouse_sink,
@@ -42,9 +43,13 @@ from flows.pipeline import BatchLimits, FlowOutputs, build_flow
 from flows.stages import build_sessions_spec, build_stages, ip_hash_secret
 from insightlite.metrics import RunTotals
 from insightlite.settings import ConfigError, Settings
+from insightlite.worker_endpoints import serve_worker_endpoints
 from operators.model import EventBatch, RawBatch
 
 log = logging.getLogger("insightlite.run")
+
+# Where a Kafka run keeps its recovery store when none is configured.
+DEFAULT_RECOVERY_DIR_NAME = "recovery"
 
 
 @dataclass(frozen=True)
@@ -83,17 +88,20 @@ def build_source(spec: InputSpec, settings: Settings, now: datetime) -> Source[R
             batch_size=settings.input_batch_size,
         )
     if spec.kind == "kafka":
-        from connectors.kafka.config import client_config
-        from connectors.kafka.raw_source import RawEventsSource
+        from connectors.kafka.config import quiet_client_config
+        from connectors.kafka.raw_source import RawEventsSource, wait_for_topic
         from connectors.kafka.topics import RAW_EVENTS, topic_name
 
         if not settings.kafka_bootstrap_servers:
             raise ConfigError("INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS: needed for --input kafka")
-        config = client_config(settings)
+        config = quiet_client_config(settings)
+        topic = topic_name(settings, RAW_EVENTS)
+        # Bounded: the source itself would wait for an unreachable broker forever.
+        wait_for_topic(config, topic, settings.kafka_connect_timeout_seconds)
         brokers = config.pop("bootstrap.servers").split(",")
         source: Source[RawBatch] = RawEventsSource(  # type: ignore[assignment]
             brokers,
-            [topic_name(settings, RAW_EVENTS)],
+            [topic],
             tail=not spec.stop_at_end,
             starting_offset=_starting_offset(settings),
             add_config=config,
@@ -124,7 +132,23 @@ def apply_schema(settings: Settings) -> list[str]:
             # The embedded engine locks its directory: let go of it for the flow.
             client.close()
 
-    return retry_forever(attempt, retryable=(ClickHouseUnavailable,), what="schema migrations")
+    warned: list[bool] = []
+
+    def say_how_to_fix() -> None:
+        if not warned:  # once: the retries each log one line of their own
+            warned.append(True)
+            log.warning(
+                "waiting for ClickHouse at %s: start it, or stop the run (Ctrl-C) and fix "
+                "INSIGHTLITE_CLICKHOUSE_URL",
+                redact_url(settings.resolved_clickhouse_url),
+            )
+
+    return retry_forever(
+        attempt,
+        retryable=(ClickHouseUnavailable,),
+        what="schema migrations",
+        on_retry=say_how_to_fix,
+    )
 
 
 @contextlib.contextmanager
@@ -147,14 +171,13 @@ def batch_friendly_gc() -> Iterator[None]:
 
 
 def serve_metrics(settings: Settings, port_offset: int = 0) -> None:
+    """/metrics, /health and /ready (503 while a writer cannot write) on the metrics port."""
     if settings.metrics_port:
-        from prometheus_client import start_http_server
-
         # Worker processes started together on one machine take consecutive
         # ports; a process of a multi-machine cluster keeps the configured one.
         port = settings.metrics_port + port_offset
-        start_http_server(port, addr=settings.metrics_host)
-        log.info("serving /metrics on %s:%d", settings.metrics_host, port)
+        serve_worker_endpoints(settings.metrics_host, port)
+        log.info("serving /metrics, /health, /ready on %s:%d", settings.metrics_host, port)
 
 
 def build_pipeline_flow(
@@ -213,6 +236,21 @@ def build_pipeline_flow(
     return flow
 
 
+def with_kafka_recovery(settings: Settings, spec: InputSpec) -> Settings:
+    """Kafka input always runs with a recovery store, by default `recovery/` under
+    the data directory; `INSIGHTLITE_RECOVERY_DIR` (or `--recovery-dir`) wins.
+
+    The offsets read live only in the store (nothing is committed to the broker):
+    without one, a second run would read the topic from the start again and add
+    every heatmap count a second time.
+    """
+    if spec.kind != "kafka" or settings.recovery_dir:
+        return settings
+    return settings.model_copy(
+        update={"recovery_dir": str(settings.data_dir / DEFAULT_RECOVERY_DIR_NAME)}
+    )
+
+
 def recovery_config(
     settings: Settings, partitions: int, *, create: bool = True
 ) -> RecoveryConfig | None:
@@ -226,6 +264,10 @@ def recovery_config(
         directory.mkdir(parents=True, exist_ok=True)
         init_db_dir(directory, partitions)
         log.info("created a recovery store of %d partitions in %s", partitions, directory)
+    elif not create:
+        # The other processes of a multi-machine cluster hold no partition, but
+        # Bytewax needs the directory to exist on each of them.
+        directory.mkdir(parents=True, exist_ok=True)
     return RecoveryConfig(directory, backup_interval=timedelta(seconds=settings.backup_seconds))
 
 
@@ -259,7 +301,11 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Run the flow until the input ends; return the summary (of all local processes)."""
     now = now or datetime.now(UTC)
+    settings = with_kafka_recovery(settings, spec)
     source = build_source(spec, settings, now)  # checks the input before anything starts
+    if processes == 1:
+        # Before the migrations: /ready must say so while they wait for ClickHouse.
+        serve_metrics(settings)
     if not process_id:  # in a multi-machine cluster, process 0 migrates
         applied = apply_schema(settings)
         if applied:
@@ -280,7 +326,6 @@ def run_pipeline(
     )
     # In a multi-machine cluster only process 0 creates the store.
     recovery = recovery_config(settings, count, create=not process_id)
-    serve_metrics(settings)
     started = time.perf_counter()
     with batch_friendly_gc():
         if addresses:
@@ -293,6 +338,45 @@ def run_pipeline(
     return _summary(totals, time.perf_counter() - started)
 
 
+def settings_json_with_secrets(settings: Settings) -> str:
+    """The settings as JSON for worker processes, every secret in clear.
+
+    `model_dump_json()` writes each `SecretStr` as `**********`, which a worker
+    would then use as the secret (a Kafka SASL password, a hash key): here every
+    secret field, whatever its name, keeps its value.
+    """
+    return orjson.dumps(settings.model_dump(mode="python"), default=_json_value).decode()
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, PurePath):
+        return str(value)
+    raise TypeError(f"cannot hand a {type(value).__name__} setting to worker processes")
+
+
+def worker_settings(settings_json: str, secret: str) -> Settings:
+    """The settings a worker process runs with, from `settings_json_with_secrets`."""
+    data = orjson.loads(settings_json)
+    # Made (or read) once by the parent: every worker must hash with the same key.
+    data["ip_hash_secret"] = secret
+    return Settings.model_validate(data)
+
+
+def worker_kwargs(
+    settings: Settings, spec: InputSpec, now: datetime, summary_dir: str
+) -> dict[str, Any]:
+    """What each worker process of a local multi-process run is given."""
+    return {
+        "settings_json": settings_json_with_secrets(settings),
+        "secret": ip_hash_secret(settings).decode(),
+        "spec": asdict(spec),
+        "now_ms": int(now.timestamp() * 1000),
+        "summary_dir": summary_dir,
+    }
+
+
 def _run_local_processes(
     settings: Settings, spec: InputSpec, now: datetime, processes: int
 ) -> dict[str, Any]:
@@ -301,14 +385,7 @@ def _run_local_processes(
         started = time.perf_counter()
         run_local_cluster(
             worker_process_flow,
-            {
-                "settings_json": settings.model_dump_json(),
-                # Made (or read) once here: every worker must hash with the same key.
-                "secret": ip_hash_secret(settings).decode(),
-                "spec": asdict(spec),
-                "now_ms": int(now.timestamp() * 1000),
-                "summary_dir": summaries,
-            },
+            worker_kwargs(settings, spec, now, summaries),
             processes,
             epoch_interval=timedelta(seconds=settings.snapshot_seconds),
             recovery_config=functools.partial(
@@ -333,9 +410,7 @@ def worker_process_flow(
     summary_dir: str,
 ) -> tuple[Dataflow, Callable[[], None]]:
     """Build the flow in a worker process; its totals go to a file when it ends."""
-    data = orjson.loads(settings_json)
-    data["ip_hash_secret"] = secret
-    settings = Settings.model_validate(data)
+    settings = worker_settings(settings_json, secret)
     totals = RunTotals()
     flow = build_pipeline_flow(
         settings,

@@ -168,6 +168,12 @@ class Settings(BaseSettings):
     kafka_retention_hours: float = Field(default=168.0, gt=0, le=24 * 365)
     kafka_starting_offset: Literal["earliest", "latest"] = "earliest"
     kafka_batch_size: int = Field(default=5_000, ge=1, le=100_000)
+    kafka_connect_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long a run waits for the Kafka brokers to answer before it stops.",
+    )
 
     # --- Recovery (crash safety of the flow) --------------------------------
     recovery_dir: str = Field(
@@ -198,6 +204,17 @@ class Settings(BaseSettings):
     collector_ip_rate: float = Field(default=50.0, gt=0, description="events/s per client IP")
     collector_ip_burst: int = Field(default=1_000, ge=1)
     collector_compression: Literal["lz4", "zstd"] = "lz4"
+    # Slow clients must not hold the collector's connections: a request's headers and
+    # its body each have a deadline, and one client address a bounded number of them.
+    collector_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="Seconds to receive a request's headers."
+    )
+    collector_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Seconds to receive a request's body."
+    )
+    collector_max_connections_per_client: int = Field(
+        default=100, ge=1, le=1_000_000, description="Open connections per client address."
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"

@@ -6,11 +6,13 @@
     GET  /ready      Kafka answers and the topic exists (cached for 2 s)
     GET  /metrics    Prometheus metrics
 
-Answers to a refused request: 400 (the reason in {"error": ...}), 413 (too large),
-415 (content type or encoding), 429 with Retry-After (a site or a client IP over its
-rate), 503 with Retry-After (Kafka did not take the records: retry, nothing was
-silently dropped). CORS is open to every origin, without credentials, so any site's
-tracker can post and read the answer.
+Answers to a refused request: 400 (the reason in {"error": ...}), 408 and the
+connection closed (headers or body not received in time), 413 (too large), 415
+(content type or encoding), 429 with Retry-After (a site or a client IP over its rate,
+or a client address over its open connections), 503 with Retry-After (Kafka did not
+take the records: retry, nothing was silently dropped). Every refusal is counted by
+reason in ``insightlite_collector_rejected_requests``. CORS is open to every origin,
+without credentials, so any site's tracker can post and read the answer.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import anyio
 import orjson
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -37,6 +40,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.collector.connections import (
+    CONNECTION_RETRY_AFTER_S,
+    GUARD_STATE_KEY,
+    ConnectionGuard,
+)
 from api.collector.envelope import (
     EnvelopeError,
     EnvelopeLimits,
@@ -44,6 +52,7 @@ from api.collector.envelope import (
     client_ip,
     gunzip_bounded,
     is_gzip,
+    is_trusted_peer,
     parse_events,
     parse_networks,
     rate_limit_key,
@@ -203,34 +212,65 @@ class Collector:
             ip_rate=settings.collector_ip_rate,
             ip_burst=settings.collector_ip_burst,
         )
+        self.body_timeout_s = settings.collector_body_timeout_seconds
+        self.connections = ConnectionGuard(
+            header_timeout_s=settings.collector_header_timeout_seconds,
+            max_per_client=settings.collector_max_connections_per_client,
+            trusted_proxies=self.trusted_proxies,
+            count_refusal=lambda reason: self.metrics.rejected.labels(reason).inc(),
+        )
         self._produce_log = _Throttled()
 
     async def ingest(self, request: Request) -> Response:
         started = time.perf_counter()
+        peer = request.client.host if request.client else ""
+        ip = client_ip(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
+        # A trusted proxy's connection carries many clients: count its requests in
+        # progress per forwarded client, as the server counts a direct client's
+        # connections (api/collector/connections.py).
+        held = rate_limit_key(ip) if is_trusted_peer(peer, self.trusted_proxies) else None
         try:
-            response = await self._ingest(request)
+            if held is not None and not self.connections.acquire(held):
+                held = None
+                raise EnvelopeError(
+                    429,
+                    "too_many_connections",
+                    f"more than {self.connections.max_per_client} requests in progress "
+                    f"from this client address: retry after {CONNECTION_RETRY_AFTER_S} s",
+                )
+            response = await self._ingest(request, ip)
         except EnvelopeError as exc:
             self.metrics.rejected.labels(exc.code).inc()
-            response = _json(exc.status, {"error": exc.reason}, CORS_HEADERS)
+            headers = dict(CORS_HEADERS)
+            if exc.status == 429:
+                headers["Retry-After"] = str(CONNECTION_RETRY_AFTER_S)
+            if exc.status == 408:
+                # The rest of a slow body may still be on its way: do not wait for it.
+                headers["Connection"] = "close"
+            response = _json(exc.status, {"error": exc.reason}, headers)
         except ClientDisconnect:
             # The client left before its body arrived: nothing was produced, and nobody
             # reads this answer.
             self.metrics.rejected.labels("client_disconnected").inc()
             response = _json(400, {"error": "the client disconnected during the upload"})
+        finally:
+            if held is not None:
+                self.connections.release(held)
         self.metrics.requests.labels(str(response.status_code)).inc()
         self.metrics.latency.observe(time.perf_counter() - started)
         return response
 
-    async def _ingest(self, request: Request) -> Response:
+    async def _ingest(self, request: Request, ip: str) -> Response:
         check_media_type(request.headers.get("content-type"))
         gzipped = is_gzip(request.headers.get("content-encoding"))
         body = await self._read_body(request)
         if gzipped:
             body = gunzip_bounded(body, self.limits.max_body_bytes)
         events = parse_events(body, self.limits)
+        ua = request.headers.get("user-agent", "")[:MAX_USER_AGENT_CHARS]
+        # Before the rate limits: a request refused here spends no tokens.
+        records = to_records(events, ip=ip, ua=ua, received_at=self.now_ms())
 
-        peer = request.client.host if request.client else ""
-        ip = client_ip(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
         per_site = Counter(str(event["site_id"]) for event in events)
         refusal = self.rate_limiter.admit(rate_limit_key(ip), dict(per_site), self.monotonic())
         if refusal is not None:
@@ -243,8 +283,6 @@ class Collector:
                 {**CORS_HEADERS, "Retry-After": str(retry_after)},
             )
 
-        ua = request.headers.get("user-agent", "")[:MAX_USER_AGENT_CHARS]
-        records = to_records(events, ip=ip, ua=ua, received_at=self.now_ms())
         try:
             await self.sink.send(records)
         except RecordTooLarge as exc:
@@ -269,15 +307,25 @@ class Collector:
     async def _read_body(self, request: Request) -> bytes:
         limit = self.limits.max_body_bytes
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        # isascii: str.isdigit also accepts digits int() refuses, such as "²".
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise too_large(limit)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large(limit)
-            chunks.append(chunk)
+        # A deadline for the whole body: a client trickling bytes must not hold the
+        # connection (the server's own deadline covers only the headers).
+        with anyio.move_on_after(self.body_timeout_s) as deadline:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                chunks.append(chunk)
+        if deadline.cancelled_caught:
+            raise EnvelopeError(
+                408,
+                "body_timeout",
+                f"the request body did not arrive within {self.body_timeout_s:g} s",
+            )
         return b"".join(chunks)
 
     async def preflight(self, request: Request) -> Response:
@@ -315,12 +363,14 @@ def create_app(
     collector = Collector(settings, sink, now_ms=now_ms, monotonic=monotonic)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         start = getattr(collector.sink, "start", None)
         if callable(start):
             start()  # connect now, not on the first request
         try:
-            yield
+            # uvicorn hands this state to its connections: the guarded protocols
+            # (api/collector/connections.py) find the collector's limits there.
+            yield {GUARD_STATE_KEY: collector.connections}
         finally:
             collector.sink.close()
 

@@ -1,10 +1,11 @@
 """The collector's checks of a request's envelope, and the raw records it makes.
 
 The collector checks only what it needs to route and bound a request: size, encoding,
-JSON, an array of at most N objects, each with a ``site_id`` string (allowed, when an
-allow-list is set). Whether an event follows the contract is the pipeline's job: a
-record that passes here always reaches ``raw_events``, and a bad one becomes a dead
-letter with its reasons there, rather than vanishing at the edge.
+JSON, an array of at most N objects, each with a ``site_id`` string (in the allow-list,
+compared as whole strings, when one is set), that can be written back as JSON. Whether an
+event follows the contract is the pipeline's job: a record that passes here always
+reaches ``raw_events``, and a bad one becomes a dead letter with its reasons there,
+rather than vanishing at the edge.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import orjson
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/plain", ""})
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The deepest nesting orjson writes (its reader takes up to 1024 levels).
+MAX_WRITE_DEPTH = 254
 
 
 class EnvelopeError(Exception):
@@ -162,13 +166,27 @@ def to_records(
     a partition and stay in order.
     """
     records: list[tuple[bytes | None, bytes]] = []
-    for event in events:
+    for index, event in enumerate(events):
         event["ip"] = ip
         event["ua"] = ua
         event["received_at"] = received_at
         session_id = event.get("session_id")
         key = session_id.encode() if isinstance(session_id, str) and session_id else None
-        records.append((key, orjson.dumps(event)))
+        try:
+            value = orjson.dumps(event)
+        except orjson.JSONEncodeError as exc:
+            # orjson reads up to 1024 levels of nesting but writes at most 254: a body
+            # between the two parses, then cannot be written to Kafka.
+            if "recursion" in str(exc).lower():
+                raise EnvelopeError(
+                    400,
+                    "too_deep",
+                    f"event {index} nests objects or arrays deeper than {MAX_WRITE_DEPTH} levels",
+                ) from None
+            raise EnvelopeError(
+                400, "unencodable", f"event {index} cannot be written as JSON: {exc}"
+            ) from None
+        records.append((key, value))
     return records
 
 
@@ -206,6 +224,12 @@ def rate_limit_key(ip: str) -> str:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
         return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
     return ip
+
+
+def is_trusted_peer(peer: str, trusted: Sequence[IpNetwork]) -> bool:
+    """True when the connection comes from a trusted proxy (its clients are in XFF)."""
+    address = _parse_address(peer)
+    return address is not None and _is_trusted(address, trusted)
 
 
 def client_ip(peer: str, forwarded_for: str | None, trusted: Sequence[IpNetwork]) -> str:

@@ -8,10 +8,16 @@ the ``INSIGHTLITE_*`` variable to fix.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from typing import Any
 
 from insightlite.settings import ConfigError, Settings
+
+# librdkafka's own log lines (one per failed connection attempt, every second per
+# broker and client) go to this logger at DEBUG.
+LIBRDKAFKA_LOGGER = "insightlite.kafka.client"
 
 _HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\Z")
 
@@ -71,4 +77,42 @@ def client_config(settings: Settings, *, client_id: str = "insightlite") -> dict
             f"INSIGHTLITE_KAFKA_SECURITY_PROTOCOL is {settings.kafka_security_protocol}; "
             "use SASL_SSL (or SASL_PLAINTEXT) to send them"
         )
+    return config
+
+
+class LibrdkafkaLog:
+    """Receives librdkafka's log lines, as the ``logger`` client setting.
+
+    Without it librdkafka writes every line to standard error itself: an unreachable
+    broker gives a ``FAIL`` line per connection attempt, about twenty a second with a
+    few clients. Here each line is logged at DEBUG, and only the first warning or
+    error is also logged at WARNING, as one structured line.
+    """
+
+    def __init__(self, client_id: str) -> None:
+        self._client_id = client_id
+        self._warned = False
+        self._lock = threading.Lock()
+        self._log = logging.getLogger(LIBRDKAFKA_LOGGER)
+
+    def log(self, level: int, message: str, *args: object) -> None:
+        text = message % args if args else message
+        self._log.debug("%s", text, extra={"kafka_client": self._client_id})
+        if level < logging.WARNING:
+            return
+        with self._lock:
+            first, self._warned = not self._warned, True
+        if first:
+            self._log.warning(
+                "Kafka client %s: %s (further client messages at DEBUG)",
+                self._client_id,
+                text,
+                extra={"kafka_client": self._client_id, "kafka_client_message": text},
+            )
+
+
+def quiet_client_config(settings: Settings, *, client_id: str = "insightlite") -> dict[str, Any]:
+    """``client_config`` whose client logs through ``LibrdkafkaLog``, not to stderr."""
+    config = client_config(settings, client_id=client_id)
+    config["logger"] = LibrdkafkaLog(client_id)
     return config

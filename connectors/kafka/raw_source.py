@@ -17,6 +17,9 @@ from typing import Any
 
 from bytewax.connectors.kafka import KafkaError, KafkaSource, KafkaSourceMessage
 from bytewax.inputs import StatefulSourcePartition
+from confluent_kafka import KafkaError as ClientError
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
 from insightlite.metrics import SOURCE_ERRORS
 from operators.model import RawBatch
@@ -28,6 +31,40 @@ log = logging.getLogger("insightlite.kafka")
 IDLE_BACKOFF = timedelta(milliseconds=50)
 # Longest time spent gathering one batch from a partition.
 GATHER_SECONDS = 0.2
+
+
+class KafkaUnavailable(RuntimeError):
+    """The brokers did not answer in time, or refused; the message says what to fix."""
+
+
+def wait_for_topic(config: dict[str, Any], topic: str, timeout: float) -> int:
+    """Wait up to ``timeout`` s for the brokers of ``config`` to list ``topic``; its
+    partition count. Bytewax's source would wait for them forever."""
+    servers = config.get("bootstrap.servers", "")
+    admin = AdminClient(config)
+    try:
+        metadata = admin.list_topics(topic, timeout=timeout)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, ClientError) and error.code() not in (
+            ClientError._TRANSPORT,
+            ClientError._TIMED_OUT,
+        ):
+            raise KafkaUnavailable(
+                f"Kafka at {servers} refused the connection: {error.str()}"
+            ) from None
+        raise KafkaUnavailable(
+            f"no Kafka broker answered at {servers} within {timeout:g} s "
+            "(INSIGHTLITE_KAFKA_CONNECT_TIMEOUT_SECONDS): start the broker or fix "
+            "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS"
+        ) from None
+    described = metadata.topics.get(topic)
+    if described is None or described.error is not None or not described.partitions:
+        raise KafkaUnavailable(
+            f"Kafka at {servers} has no topic {topic!r}: create the topics with "
+            "`insightlite kafka init` (or check INSIGHTLITE_KAFKA_TOPIC_PREFIX)"
+        )
+    return len(described.partitions)
 
 
 class _RawBatchPartition(StatefulSourcePartition[RawBatch, int | None]):

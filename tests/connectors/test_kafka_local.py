@@ -22,6 +22,7 @@ from insightlite.kafka_local import (
     free_port,
     random_cluster_id,
 )
+from tests.e2e.cli import insightlite
 from tests.kafka_fixture import TopicFactory, read_topic
 
 
@@ -158,15 +159,78 @@ def test_a_port_taken_meanwhile_is_replaced_and_a_given_data_dir_is_kept(
     assert (data_dir / "logs" / "meta.properties").exists(), "a given data dir is kept"
 
 
-def test_a_broker_that_cannot_start_says_why(tmp_path: Path) -> None:
-    # The port is taken by someone else: the JVM exits and the error carries its log.
+def test_a_broker_that_cannot_start_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The controller's port is taken by someone else: the JVM exits and the error
+    # carries its log.
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
-        port = holder.getsockname()[1]
-        broker = LocalKafka(port=port, data_dir=tmp_path / "kafka")
+        taken = holder.getsockname()[1]
+        handed_out = iter([taken])
+        real_free_port = kafka_local.free_port
+        monkeypatch.setattr(
+            kafka_local,
+            "free_port",
+            lambda host="127.0.0.1": next(handed_out, 0) or real_free_port(host),
+        )
+        broker = LocalKafka(port=real_free_port(), data_dir=tmp_path / "kafka")
         with pytest.raises(KafkaLocalError, match=r"exited during start") as failure:
             broker.start(timeout=60)
         assert "Address already in use" in str(failure.value)  # the cause, not only the end
         assert not broker.running
     assert os.path.exists(tmp_path / "kafka" / "server.log")
+
+
+def test_a_given_port_already_taken_is_refused_up_front(
+    kafka_broker: LocalKafka, tmp_path: Path
+) -> None:
+    port = kafka_broker.port
+    assert port is not None
+    broker = LocalKafka(port=port, data_dir=tmp_path / "kafka")
+    with pytest.raises(KafkaLocalError, match=rf"port {port} on 127\.0\.0\.1 is already in use"):
+        broker.start(timeout=60)
+    assert not broker.running
+    # The broker already there is untouched.
+    assert (
+        AdminClient({"bootstrap.servers": kafka_broker.bootstrap_servers})
+        .list_topics(timeout=10)
+        .brokers
+    )
+
+
+def test_another_broker_answering_on_the_port_is_not_taken_for_ours(
+    kafka_broker: LocalKafka, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the up-front check (a port taken between the check and the JVM's bind),
+    # the session broker answers on the port while the new JVM fails to bind: start()
+    # must report the failure, not call the other broker ready.
+    monkeypatch.setattr(kafka_local, "port_in_use", lambda _host, _port: False)
+    broker = LocalKafka(port=kafka_broker.port, data_dir=tmp_path / "kafka")
+    with pytest.raises(KafkaLocalError, match=r"exited during start"):
+        broker.start(timeout=60)
+    assert not broker.running
+
+
+def test_kafka_broker_command_refuses_a_port_taken_by_another_broker(
+    kafka_broker: LocalKafka, kafka_topics: TopicFactory
+) -> None:
+    prefix = kafka_topics.prefix()
+    result = insightlite(
+        "kafka",
+        "broker",
+        "--port",
+        str(kafka_broker.port),
+        "--init",
+        env={"INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"port {kafka_broker.port} on 127.0.0.1 is already in use" in result.stderr
+    assert "ready" not in result.stdout
+    # Nothing was created on the other broker.
+    listed = AdminClient({"bootstrap.servers": kafka_broker.bootstrap_servers}).list_topics(
+        timeout=10
+    )
+    assert not [name for name in listed.topics if name.startswith(prefix)]

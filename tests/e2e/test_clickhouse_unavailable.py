@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.e2e.cli import ROOT, insightlite, query_json
 
 HOLDER = """
@@ -30,6 +32,7 @@ import sys
 import pyarrow as pa
 from connectors.flow_sinks import ClickHouseSink
 from insightlite.metrics import SINK_RETRIES
+from insightlite.worker_endpoints import serve_worker_endpoints
 from operators.batching import Chunk, Span
 from operators.columns import EVENTS_SCHEMA
 rows = [{
@@ -41,6 +44,8 @@ rows = [{
     "country_code": "GB", "error_class": "", "received_at": 1764072000000 + i,
 } for i in range(500)]
 table = pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA)
+server = serve_worker_endpoints("127.0.0.1", 0)
+print(server.server_address[1], flush=True)
 sink = ClickHouseSink("chdb:" + sys.argv[1], "insightlite")
 part = sink.build_part("clickhouse", "clickhouse", None)
 part.write_batch([Chunk((Span("test", 0, 499),), table)])
@@ -67,7 +72,18 @@ def test_writer_waits_for_clickhouse_and_loses_nothing(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)  # the writer meets an unavailable engine and keeps retrying
+    assert writer.stdout is not None
+    port = int(writer.stdout.readline())
+    # While the writer retries, its worker is not ready, and says which writer fails.
+    deadline = time.monotonic() + 60
+    while True:
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready")
+        if ready.status_code == 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert ready.status_code == 503
+    assert "insert into events" in ready.json()["failing"]
+    assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
     assert writer.poll() is None, writer.communicate()
     release.write_text("go")
     assert holder.wait(timeout=60) == 0
