@@ -22,11 +22,13 @@ RUN python -m venv /opt/venv \
 
 # The package metadata first: the dependency layer is rebuilt only when it changes.
 COPY pyproject.toml README.md ./
-COPY insightlite ./insightlite
+COPY foundation ./foundation
 COPY operators ./operators
-COPY flows ./flows
 COPY connectors ./connectors
+COPY flows ./flows
 COPY api ./api
+COPY devtools ./devtools
+COPY insightlite ./insightlite
 
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/pip install /wheels/insightlite-*.whl \

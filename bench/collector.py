@@ -36,16 +36,16 @@ import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors.kafka.topics import RAW_EVENTS, create_topics, topic_name
-from insightlite.generator import generate_records
-from insightlite.kafka_local import LocalKafka, free_port
-from insightlite.load_cli import (
+from devtools.generator import generate_records
+from devtools.load import (
     CollectorLoadSummary,
     Unsendable,
     _run_loop,
     collector_batches,
     post_to_collector,
 )
-from insightlite.settings import Settings, load_settings
+from devtools.local_kafka import LocalKafka, free_port
+from foundation.settings import Settings, load_settings
 
 SATURATED_RATE = 1e9  # no pacing: the in-flight limit is the only brake
 
@@ -68,7 +68,7 @@ def start_collector(settings: Settings, port: int, workers: int, log_path: Path)
     }
     code = (
         "from insightlite.collector_cli import run_collector\n"
-        "from insightlite.settings import load_settings\n"
+        "from foundation.settings import load_settings\n"
         "run_collector(load_settings())\n"
     )
     log = log_path.open("wb")

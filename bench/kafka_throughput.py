@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from connectors.kafka.topics import create_topics  # noqa: E402
+from devtools.generator import generate_records  # noqa: E402
+from devtools.load import produce_to_kafka  # noqa: E402
+from devtools.local_kafka import LocalKafka  # noqa: E402
 from flows.cluster import free_ports  # noqa: E402
-from insightlite.generator import generate_records  # noqa: E402
-from insightlite.kafka_local import LocalKafka  # noqa: E402
-from insightlite.load_cli import produce_to_kafka  # noqa: E402
-from insightlite.settings import load_settings  # noqa: E402
+from foundation.settings import load_settings  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef"
 

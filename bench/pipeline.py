@@ -55,9 +55,9 @@ def peak_rss_mib() -> float:
 
 
 def run_full(raw_file: Path, work: Path) -> dict[str, Any]:
-    from insightlite.geo_demo import ensure_demo_mmdb
+    from devtools.demo_geoip import ensure_demo_mmdb
+    from foundation.settings import load_settings
     from insightlite.runner import InputSpec, run_pipeline
-    from insightlite.settings import load_settings
 
     mmdb = ensure_demo_mmdb(work / "geoip.mmdb")
     settings = load_settings(
@@ -239,7 +239,7 @@ def main() -> None:
         child(args.child, args.raw, args.work, args.state_sessions)
         return
 
-    from insightlite.generator import generate_records, write_jsonl
+    from devtools.generator import generate_records, write_jsonl
 
     with tempfile.TemporaryDirectory(prefix="insightlite-bench-") as tmp:
         work = Path(tmp)

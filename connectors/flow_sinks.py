@@ -30,7 +30,7 @@ from connectors.archive import ArchiveWriter
 from connectors.clickhouse import ClickHouseClient, ClickHouseUnavailable, connect
 from connectors.refusals import RefusedRows, is_refusal, write_around_refusals
 from connectors.retry import retry_forever
-from insightlite.metrics import (
+from foundation.metrics import (
     END_TO_END,
     SINK_BATCH_ROWS,
     SINK_RETRIES,

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from connectors.archive import ArchiveWriter
 from connectors.clickhouse import QueryError
-from insightlite.metrics import REJECTED, RunTotals
+from foundation.metrics import REJECTED, RunTotals
 from operators.dead_letter import dead_letter_record
 from operators.model import Reason, Rejected
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from insightlite.metrics import WRITER_HEALTH
+from foundation.metrics import WRITER_HEALTH
 
 T = TypeVar("T")
 log = logging.getLogger("insightlite.retry")

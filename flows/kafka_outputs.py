@@ -23,8 +23,8 @@ import pyarrow as pa
 
 from connectors.kafka.record_sink import KafkaRecordsSink, KeyedRecord
 from connectors.kafka.topics import DEAD_LETTER, HEATMAP_UPDATES, PROCESSED_EVENTS, topic_name
-from insightlite.metrics import SINK_RETRIES
-from insightlite.settings import Settings
+from foundation.metrics import SINK_RETRIES
+from foundation.settings import Settings
 from operators.batching import Chunk
 from operators.model import EVENT_COLUMN_COUNT, AnonymizedEvent
 

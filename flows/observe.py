@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from insightlite.metrics import EVENTS_IN, EVENTS_OUT, FILTERED, REJECTED, RunTotals
+from foundation.metrics import EVENTS_IN, EVENTS_OUT, FILTERED, REJECTED, RunTotals
 from operators.model import EventBatch, RawBatch
 
 B = TypeVar("B", RawBatch, EventBatch)

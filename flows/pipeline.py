@@ -31,7 +31,7 @@ from flows.kafka_outputs import (
 from flows.observe import Accountant, observed
 from flows.sessions import SessionsSpec, SessionStreams, attach_sessions
 from flows.stages import Stages
-from insightlite.metrics import RunTotals
+from foundation.metrics import RunTotals
 from operators.archive_files import dead_letter_offset
 from operators.batching import Chunk, Span
 from operators.columns import events_table

@@ -22,7 +22,7 @@ from bytewax.dataflow import Stream
 from bytewax.operators import StatefulBatchLogic
 
 from flows.batcher import Clock
-from insightlite.metrics import RunTotals
+from foundation.metrics import RunTotals
 from operators.batching import Chunk, Span
 from operators.columns import SESSIONS_SCHEMA, rows_table
 from operators.heatmap import (

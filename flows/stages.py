@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.sessions import SessionsSpec
+from foundation.settings import Settings
 from foundation.units import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
-from insightlite.settings import Settings
 from operators.anonymize import Anonymizer
 from operators.bot_filter import BotFilter, BotFilterConfig
 from operators.enrich import EnrichConfig, Enricher

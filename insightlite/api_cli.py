@@ -20,14 +20,14 @@ from urllib.parse import quote
 
 import orjson
 
-from insightlite.logs import configure_logging
-from insightlite.settings import ConfigError
+from foundation.logs import configure_logging
+from foundation.settings import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from api.query.settings import APISettings
-    from insightlite.settings import Settings
+    from foundation.settings import Settings
 
 DEFAULT_PERMISSIONS = "stats:read,sessions:read,heatmaps:read"
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*\Z")
@@ -217,8 +217,8 @@ def _demo_api_settings(api_settings: APISettings) -> tuple[APISettings, str, Any
 
 def _demo_sites(settings: Settings) -> tuple[list[str], tuple[str, str] | None]:
     """The sites with data, and the (site, path) of the busiest clicked page."""
+    from api.query.heatmap_cells import busiest_page
     from connectors.clickhouse import connect
-    from insightlite.heatmaps import busiest_page
 
     client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
     try:

@@ -6,19 +6,20 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from devtools.load import add_load_options, run_generate_to, wants_load_source
+from foundation.logs import configure_logging
+from foundation.settings import ConfigError, Settings, load_settings
+from foundation.units import parse_utc_time
 from insightlite.api_cli import add_api_parsers, cmd_api, cmd_token
 from insightlite.collector_cli import add_collector_parser, cmd_collector
 from insightlite.heatmap_cli import add_heatmap_parser, cmd_heatmap
 from insightlite.kafka_cli import add_kafka_parser, cmd_kafka
-from insightlite.load_cli import add_load_options, run_generate_to, wants_load_source
-from insightlite.logs import configure_logging
-from insightlite.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("insightlite")
 
@@ -121,16 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parse_now(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ConfigError("--now: give a time zone, e.g. 2026-11-25T12:00:00Z")
-    return parsed.astimezone(UTC)
+    try:
+        return parse_utc_time(value, "--now")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from insightlite.generator import generate_records, write_jsonl
+    from devtools.generator import generate_records, write_jsonl
 
     if wants_load_source(args):
         settings = _settings(args)

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insightlite.settings import ConfigError, Settings
+from foundation.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from connectors.clickhouse import ClickHouseClient

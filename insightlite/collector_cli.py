@@ -15,7 +15,7 @@ import sys
 import tempfile
 from typing import Any
 
-from insightlite.settings import ENV_PREFIX, ConfigError, Settings
+from foundation.settings import ENV_PREFIX, ConfigError, Settings
 
 APP_FACTORY = "api.collector.app:create_app_from_env"
 HTTP_PROTOCOL = "api.collector.connections:GuardedHTTPProtocol"
@@ -74,8 +74,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 def cmd_collector(args: argparse.Namespace) -> int:
     from connectors.kafka.config import client_config
+    from foundation.logs import configure_logging
     from insightlite.cli import _settings
-    from insightlite.logs import configure_logging
 
     overrides = {
         setting: getattr(args, flag, None)

@@ -14,13 +14,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.query.heatmap_cells import HeatmapFilter, busiest_page, fetch_cells
+from api.query.heatmap_png import describe_filter, render_heatmap_png
 from connectors.clickhouse import ClickHouseClient, connect, readonly_query
-from insightlite.geo_demo import ensure_demo_mmdb
-from insightlite.heatmap_image import describe_filter, render_heatmap_png
-from insightlite.heatmaps import HeatmapFilter, busiest_page, fetch_cells
+from devtools.demo_geoip import ensure_demo_mmdb
+from foundation.settings import Settings
 from insightlite.report import print_result, print_summary
 from insightlite.runner import InputSpec, run_pipeline
-from insightlite.settings import Settings
 from operators.model import EventBatch
 
 SHOWCASE_QUERIES: tuple[tuple[str, str], ...] = (

@@ -15,15 +15,15 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insightlite.heatmaps import (
+from api.query.heatmap_cells import (
     DEVICE_TYPES,
     INTERACTION_TYPES,
     HeatmapFilter,
     fetch_cells,
     fetch_scroll_depth,
 )
-from insightlite.logs import configure_logging
-from insightlite.settings import ConfigError
+from foundation.logs import configure_logging
+from foundation.settings import ConfigError
 
 if TYPE_CHECKING:
     from connectors.clickhouse import ClickHouseClient
@@ -102,7 +102,7 @@ def _total_and_png(
     client: ClickHouseClient, flt: HeatmapFilter, title: str, cell_height_px: int
 ) -> tuple[int, bytes | None]:
     """The filter's total count (page views for scroll) and its PNG, None without data."""
-    from insightlite.heatmap_image import render_heatmap_png, render_scroll_depth_png
+    from api.query.heatmap_png import render_heatmap_png, render_scroll_depth_png
 
     if flt.interaction_type == "scroll":
         points = fetch_scroll_depth(client, flt)
@@ -119,10 +119,10 @@ def _total_and_png(
 
 def cmd_heatmap(args: argparse.Namespace) -> int:
     """Fetch the filter's cells (or scroll curve), write the PNG, print where and the total."""
+    from api.query.heatmap_png import describe_filter
     from connectors.clickhouse import ClickHouseError
     from insightlite.cli import _settings
     from insightlite.clickhouse_cli import StorageUnavailable, open_for_reading
-    from insightlite.heatmap_image import describe_filter
 
     try:
         flt = HeatmapFilter(

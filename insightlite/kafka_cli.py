@@ -18,8 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from insightlite.logs import configure_logging
-from insightlite.settings import ConfigError, Settings
+from foundation.logs import configure_logging
+from foundation.settings import ConfigError, Settings
 
 # How long a command waits for an unreachable broker before saying so.
 CLI_TIMEOUT_S = 10.0
@@ -187,7 +187,7 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _run_broker(args: argparse.Namespace, settings: Settings) -> int:
-    from insightlite.kafka_local import KafkaLocalError, LocalKafka
+    from devtools.local_kafka import KafkaLocalError, LocalKafka
 
     broker = LocalKafka(data_dir=args.kafka_data_dir, port=args.port)
     # Explicit handlers: a shell starting us in the background may have left SIGINT

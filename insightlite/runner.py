@@ -36,13 +36,14 @@ from connectors.flow_sinks import (
 )
 from connectors.refusals import RefusedRows
 from connectors.retry import retry_forever
-from connectors.sources import GeneratorSource, JsonLinesSource
+from connectors.sources import JsonLinesSource
+from devtools.sources import GeneratorSource
 from flows.cluster import run_local_cluster
 from flows.kafka_outputs import KafkaOutputs, kafka_outputs
 from flows.pipeline import BatchLimits, FlowOutputs, build_flow
 from flows.stages import build_sessions_spec, build_stages, ip_hash_secret
-from insightlite.metrics import RunTotals
-from insightlite.settings import ConfigError, Settings
+from foundation.metrics import RunTotals
+from foundation.settings import ConfigError, Settings
 from insightlite.worker_endpoints import serve_worker_endpoints
 from operators.model import EventBatch, RawBatch
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from insightlite.metrics import WRITER_HEALTH
+from foundation.metrics import WRITER_HEALTH
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -11,12 +11,11 @@ accumulates every failure. A test checks that it agrees with the reference
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Collection
-from importlib import resources
 from typing import Any
 
+from foundation.contract import load_event_schema
 from operators.model import Reason
 
 # \Z, not $: Python's $ also matches before a trailing newline, and a UUID followed by
@@ -94,13 +93,7 @@ def ecma_pattern(pattern: str) -> re.Pattern[str]:
 
 def load_contract_schema() -> dict[str, Any]:
     """The event contract v1 as shipped in the package."""
-    text = (
-        resources.files("insightlite")
-        .joinpath("schemas/event-v1.schema.json")
-        .read_text(encoding="utf-8")
-    )
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return load_event_schema()
 
 
 class _Generator:

@@ -33,7 +33,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from insightlite.kafka_local import LocalKafka, java_available
+from devtools.local_kafka import LocalKafka, java_available
 
 _ADMIN_TIMEOUT_S = 30.0
 # librdkafka's chatter (e.g. an admin client outliving the broker at the end of the

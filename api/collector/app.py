@@ -69,7 +69,7 @@ from api.collector.producer import (
 )
 from api.collector.ratelimit import RateLimiter
 from connectors.kafka.topics import RAW_EVENTS, topic_name
-from insightlite.settings import Settings, load_settings
+from foundation.settings import Settings, load_settings
 
 log = logging.getLogger("insightlite.collector")
 

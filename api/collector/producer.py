@@ -21,7 +21,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from connectors.kafka.config import client_config
-from insightlite.settings import Settings
+from foundation.settings import Settings
 
 log = logging.getLogger("insightlite.collector.kafka")
 _librdkafka_log = logging.getLogger("insightlite.collector.librdkafka")

@@ -39,7 +39,7 @@ from api.query.settings import APISettings, load_api_settings
 from api.query.webhooks import WebhookSender
 from connectors.archive import FsspecDestination
 from connectors.clickhouse import ClickHouseClient, connect
-from insightlite.settings import Settings, load_settings
+from foundation.settings import Settings, load_settings
 
 log = logging.getLogger("insightlite.api")
 

@@ -49,7 +49,7 @@ from api.query.settings import (
     APISettings,
     Tier,
 )
-from insightlite.settings import SITE_ID_PATTERN, ConfigError
+from foundation.settings import SITE_ID_PATTERN, ConfigError
 
 Clock = Callable[[], float]
 

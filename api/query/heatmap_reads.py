@@ -9,6 +9,12 @@ from __future__ import annotations
 from typing import Final
 
 from api.query.filters import Filter, InvalidQuery
+from api.query.heatmap_cells import (
+    GRID_COLUMNS,
+    HeatmapFilter,
+    fetch_cells,
+    fetch_scroll_depth,
+)
 from api.query.layer_core import BYTES_CODEC, LayerCore, model_codec, where
 from api.query.models import (
     HeatmapAnswer,
@@ -20,12 +26,6 @@ from api.query.models import (
     ScrollDepthQuery,
 )
 from connectors.clickhouse import ClickHouseClient
-from insightlite.heatmaps import (
-    GRID_COLUMNS,
-    HeatmapFilter,
-    fetch_cells,
-    fetch_scroll_depth,
-)
 
 _HEATMAP_CONDITIONS: Final = (
     "site_id = {site_id:String}",
@@ -119,7 +119,7 @@ class HeatmapReads(LayerCore):
 
     async def heatmap_png(self, site: str, query: HeatmapImageQuery) -> bytes:
         """The heatmap (or, for ``scroll``, the depth curve) drawn as a PNG."""
-        from insightlite.heatmap_image import (
+        from api.query.heatmap_png import (
             describe_filter,
             render_heatmap_png,
             render_scroll_depth_png,

@@ -1,6 +1,6 @@
 """Settings of the query API, read from ``INSIGHTLITE_*`` environment variables.
 
-Kept apart from :mod:`insightlite.settings` until the two models are merged; every name
+Kept apart from :mod:`foundation.settings` until the two models are merged; every name
 carries a prefix (``api_``, ``jwt_``, ``cache_``, ``webhook_``, ``redis_``) so the merge
 cannot clash. Loading validates everything, keys included, and a failure names the
 environment variable, as the main settings do.
@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The pipeline settings' own helpers, so that both models read lists and name the
 # offending variable alike.
-from insightlite.settings import (
+from foundation.settings import (
     ENV_PREFIX,
     SITE_ID_PATTERN,
     ConfigError,
@@ -283,7 +283,7 @@ class APISettings(BaseSettings):
 def load_api_settings(**overrides: Any) -> APISettings:
     """Read the API settings from the environment, apply non-None overrides, validate.
 
-    Raises :class:`insightlite.settings.ConfigError` naming every offending variable.
+    Raises :class:`foundation.settings.ConfigError` naming every offending variable.
     """
     given = {key: value for key, value in overrides.items() if value is not None}
     try:

@@ -13,7 +13,7 @@ import re
 import threading
 from typing import Any
 
-from insightlite.settings import ConfigError, Settings
+from foundation.settings import ConfigError, Settings
 
 # librdkafka's own log lines (one per failed connection attempt, every second per
 # broker and client) go to this logger at DEBUG.

@@ -21,7 +21,7 @@ from confluent_kafka import KafkaError as ClientError
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from insightlite.metrics import SOURCE_ERRORS
+from foundation.metrics import SOURCE_ERRORS
 from operators.model import RawBatch
 
 log = logging.getLogger("insightlite.kafka")

@@ -25,8 +25,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from connectors.kafka.config import client_config
+from foundation.settings import Settings
 from foundation.units import HOUR_MS
-from insightlite.settings import Settings
 
 log = logging.getLogger("insightlite.kafka")
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from api.query.heatmap_cells import busiest_page
 from connectors.clickhouse import connect
-from insightlite.geo_demo import ensure_demo_mmdb
-from insightlite.heatmaps import busiest_page
+from devtools.demo_geoip import ensure_demo_mmdb
+from foundation.settings import load_settings
 from insightlite.runner import InputSpec, run_pipeline
-from insightlite.settings import load_settings
 from tests.api.query_support import DAY, EVENTS, NOW, FakeClock, PipelineData
 
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from api.query.app import create_app
 from api.query.auth import PERMISSIONS
 from api.query.settings import APISettings, load_api_settings
-from insightlite.settings import Settings
+from foundation.settings import Settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DAY = NOW.date()

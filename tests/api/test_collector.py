@@ -24,10 +24,8 @@ from api.collector.app import create_app
 from api.collector.envelope import client_ip, parse_networks, rate_limit_key
 from api.collector.ratelimit import TokenBuckets
 from connectors.kafka.topics import RAW_EVENTS, create_topics, topic_name
-from insightlite.collector_cli import uvicorn_options
-from insightlite.generator import generate_records
-from insightlite.kafka_local import LocalKafka, free_port
-from insightlite.load_cli import (
+from devtools.generator import generate_records
+from devtools.load import (
     Unsendable,
     add_load_options,
     collector_batches,
@@ -36,7 +34,9 @@ from insightlite.load_cli import (
     produce_to_kafka,
     run_generate_to,
 )
-from insightlite.settings import ConfigError, Settings, load_settings
+from devtools.local_kafka import LocalKafka, free_port
+from foundation.settings import ConfigError, Settings, load_settings
+from insightlite.collector_cli import uvicorn_options
 from tests.kafka_fixture import TopicFactory, read_topic
 
 pytestmark = pytest.mark.anyio

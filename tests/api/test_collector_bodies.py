@@ -15,8 +15,8 @@ from starlette.applications import Starlette
 
 from api.collector.app import create_app
 from connectors.kafka.topics import RAW_EVENTS, topic_name
-from insightlite.kafka_local import LocalKafka
-from insightlite.settings import Settings, load_settings
+from devtools.local_kafka import LocalKafka
+from foundation.settings import Settings, load_settings
 from operators.validate import EventValidator, ValidationConfig
 from tests.kafka_fixture import TopicFactory, read_topic
 

@@ -22,9 +22,9 @@ from confluent_kafka.admin import NewTopic
 
 from api.collector.app import create_app
 from connectors.kafka.topics import RAW_EVENTS, topic_name
+from devtools.local_kafka import LocalKafka, free_port
+from foundation.settings import load_settings
 from insightlite.collector_cli import uvicorn_options
-from insightlite.kafka_local import LocalKafka, free_port
-from insightlite.settings import load_settings
 from tests.kafka_fixture import TopicFactory
 
 # Far longer than any deadline configured here: reaching it means the server never

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.query.heatmap_cells import HeatmapFilter, fetch_cells, fetch_scroll_depth
 from connectors.clickhouse import ClickHouseClient, connect
-from insightlite.heatmaps import HeatmapFilter, fetch_cells, fetch_scroll_depth
 from tests.api.query_support import (
     DAY,
     NOW,

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from api.query.settings import TIERS, APISettings, load_api_settings
-from insightlite.settings import ENV_PREFIX, ConfigError
+from foundation.settings import ENV_PREFIX, ConfigError
 
 API_DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 

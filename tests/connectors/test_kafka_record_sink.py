@@ -9,8 +9,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.kafka.record_sink import KafkaDeliveryError, KafkaRecordsSink
+from devtools.local_kafka import LocalKafka
 from flows.cluster import free_ports
-from insightlite.kafka_local import LocalKafka
 from tests.kafka_fixture import TopicFactory, read_topic
 
 

@@ -21,9 +21,9 @@ from connectors.kafka.topics import (
     topic_name,
     topic_names,
 )
+from devtools.local_kafka import LocalKafka, free_port
+from foundation.settings import ConfigError, Settings, load_settings
 from insightlite.kafka_cli import add_kafka_parser, cmd_kafka
-from insightlite.kafka_local import LocalKafka, free_port
-from insightlite.settings import ConfigError, Settings, load_settings
 from tests.kafka_fixture import TopicFactory
 
 

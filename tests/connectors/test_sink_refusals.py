@@ -18,7 +18,7 @@ from connectors.flow_sinks import (
     close_deferred_clients,
 )
 from connectors.refusals import RefusedRows, is_refusal, write_around_refusals
-from insightlite.metrics import RunTotals
+from foundation.metrics import RunTotals
 from operators.batching import Chunk, Span
 from operators.columns import EVENTS_SCHEMA
 

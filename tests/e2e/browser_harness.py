@@ -22,9 +22,9 @@ import orjson
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
+from api.query.heatmap_cells import HeatmapCell
+from api.query.heatmap_png import EMPTY_CELL, heatmap_geometry
 from flows.cluster import free_ports
-from insightlite.heatmap_image import EMPTY_CELL, heatmap_geometry
-from insightlite.heatmaps import HeatmapCell
 from tests.e2e.cli import ROOT, start_insightlite, wait_ready
 from tests.kafka_fixture import read_topic, topic_size
 

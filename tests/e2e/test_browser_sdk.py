@@ -35,12 +35,12 @@ import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, sync_playwright
 
+from api.query.heatmap_cells import HeatmapCell, HeatmapFilter
+from api.query.heatmap_png import describe_filter
 from connectors.kafka.topics import create_topics, topic_name, topic_names
-from insightlite.generator import PLANTED_CARDS, PLANTED_EMAILS, PLANTED_PHONES, PLANTED_SSNS
-from insightlite.heatmap_image import describe_filter
-from insightlite.heatmaps import HeatmapCell, HeatmapFilter
-from insightlite.kafka_local import LocalKafka
-from insightlite.settings import load_settings
+from devtools.generator import PLANTED_CARDS, PLANTED_EMAILS, PLANTED_PHONES, PLANTED_SSNS
+from devtools.local_kafka import LocalKafka
+from foundation.settings import load_settings
 from tests.e2e.browser_harness import (
     CELL_PX,
     VIEWPORT_H,

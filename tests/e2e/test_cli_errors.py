@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from insightlite.kafka_local import free_port
+from devtools.local_kafka import free_port
 from tests.e2e.cli import ROOT, insightlite
 
 HOLDER = """

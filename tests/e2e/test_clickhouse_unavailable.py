@@ -31,7 +31,7 @@ WRITER = """
 import sys
 import pyarrow as pa
 from connectors.flow_sinks import ClickHouseSink
-from insightlite.metrics import SINK_RETRIES
+from foundation.metrics import SINK_RETRIES
 from insightlite.worker_endpoints import serve_worker_endpoints
 from operators.batching import Chunk, Span
 from operators.columns import EVENTS_SCHEMA

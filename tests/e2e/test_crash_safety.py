@@ -20,8 +20,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from connectors.kafka.topics import create_topics, topic_name
-from insightlite.generator import generate_records
-from insightlite.settings import load_settings
+from devtools.generator import generate_records
+from foundation.settings import load_settings
 from tests.e2e.cli import ROOT, query_json
 from tests.flows.test_kafka_flow import produce_raw, run_kafka
 

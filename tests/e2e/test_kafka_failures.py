@@ -11,9 +11,9 @@ from pathlib import Path
 import orjson
 
 from connectors.kafka.topics import create_topics, topic_name
-from insightlite.generator import generate_records
-from insightlite.kafka_local import LocalKafka
-from insightlite.settings import load_settings
+from devtools.generator import generate_records
+from devtools.local_kafka import LocalKafka
+from foundation.settings import load_settings
 from tests.e2e.cli import ROOT, query_json
 from tests.flows.test_kafka_flow import produce_raw
 from tests.kafka_fixture import read_topic, topic_size

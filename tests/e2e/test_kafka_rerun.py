@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from connectors.kafka.topics import create_topics, topic_name
-from insightlite.generator import generate_records
+from devtools.generator import generate_records
+from foundation.settings import load_settings
 from insightlite.runner import InputSpec, with_kafka_recovery
-from insightlite.settings import load_settings
 from tests.e2e.cli import query_json
 from tests.flows.test_kafka_flow import produce_raw, run_kafka
 

@@ -14,8 +14,8 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors.kafka.config import LIBRDKAFKA_LOGGER, quiet_client_config
-from insightlite.kafka_local import free_port
-from insightlite.settings import load_settings
+from devtools.local_kafka import free_port
+from foundation.settings import load_settings
 from tests.e2e.cli import ROOT
 
 

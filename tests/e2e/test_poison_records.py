@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 
 from connectors.kafka.topics import create_topics, topic_name
-from insightlite.generator import generate_records
-from insightlite.settings import load_settings
+from devtools.generator import generate_records
+from foundation.settings import load_settings
 from tests.e2e.cli import insightlite, query_json
 from tests.flows.test_kafka_flow import produce_raw, run_kafka
 

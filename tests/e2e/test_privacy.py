@@ -14,7 +14,7 @@ import orjson
 import pyarrow.dataset as ds
 import pytest
 
-from insightlite.generator import (
+from devtools.generator import (
     PLANTED_CARDS,
     PLANTED_EMAILS,
     PLANTED_IPS,

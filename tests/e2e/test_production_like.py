@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import orjson
 
+from devtools.local_kafka import LocalKafka
 from flows.cluster import free_ports
-from insightlite.kafka_local import LocalKafka
 from tests.e2e.cli import ROOT, start_insightlite, wait_ready
 
 

@@ -17,10 +17,10 @@ from bytewax.inputs import DynamicSource, StatelessSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from bytewax.testing import TestingSource
 
+from devtools.generator import generate_records
 from flows.pipeline import BatchLimits, FlowOutputs, build_flow
 from flows.stages import build_sessions_spec, build_stages
-from insightlite.generator import generate_records
-from insightlite.settings import load_settings
+from foundation.settings import load_settings
 from operators.batching import Chunk
 from operators.model import RawBatch
 

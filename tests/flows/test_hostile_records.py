@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from connectors.archive import ArchiveWriter
 from connectors.clickhouse import connect
 from connectors.flow_sinks import close_deferred_clients
-from insightlite.metrics import RunTotals
+from foundation.metrics import RunTotals
+from foundation.settings import Settings, load_settings
 from insightlite.runner import InputSpec, apply_schema, build_pipeline_flow
-from insightlite.settings import Settings, load_settings
 from operators.model import RawBatch
 from tests.flows.factories import SECRET
 

@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 from confluent_kafka import Producer
 
 from connectors.kafka.topics import create_topics, topic_name
-from insightlite.generator import (
+from devtools.generator import (
     PLANTED_CARDS,
     PLANTED_EMAILS,
     PLANTED_IPS,
@@ -20,7 +20,7 @@ from insightlite.generator import (
     GeneratorConfig,
     generate_records,
 )
-from insightlite.settings import load_settings
+from foundation.settings import load_settings
 from tests.e2e.cli import insightlite, query_json
 from tests.kafka_fixture import read_topic
 from tests.privacy_scan import ip_leaks, planted_leaks

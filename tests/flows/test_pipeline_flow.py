@@ -12,8 +12,8 @@ from bytewax.testing import TestingSink, TestingSource, run_main
 from flows.cluster import run_local_cluster
 from flows.pipeline import BatchLimits, FlowOutputs, build_flow
 from flows.stages import build_stages
-from insightlite.metrics import RunTotals
-from insightlite.settings import load_settings
+from foundation.metrics import RunTotals
+from foundation.settings import load_settings
 from operators.batching import Chunk
 from operators.model import RawBatch
 from tests.flows.factories import SECRET, pipeline_flow, raw_batches, read_directory

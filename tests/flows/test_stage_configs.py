@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from flows.stages import stage_configs
-from insightlite.settings import DEFAULT_BOT_PATTERNS, Settings
+from foundation.settings import DEFAULT_BOT_PATTERNS, Settings
 from operators.bot_filter import BotFilterConfig
 from operators.enrich import EnrichConfig
 from operators.heatmap import GridConfig

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -78,8 +79,13 @@ def test_builder_installs_the_wheel_into_a_venv(stages: list[Stage]) -> None:
     assert re.search(r"pip wheel --no-deps --wheel-dir /wheels \.", runs)
     assert "/opt/venv/bin/pip install /wheels/insightlite-" in runs
     copied = " ".join(builder.all("COPY"))
-    for package in ("insightlite", "operators", "flows", "connectors", "api", "pyproject.toml"):
-        assert package in copied
+    # Every package the wheel is built from, read from pyproject.toml.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    assert packages
+    for package in packages:
+        assert f"{package} ./{package}" in builder.all("COPY"), package
+    assert "pyproject.toml" in copied
 
 
 def test_runtime_copies_only_the_venv_and_runs_as_non_root(stages: list[Stage]) -> None:

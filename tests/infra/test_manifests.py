@@ -17,7 +17,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from insightlite.settings import ENV_PREFIX, Settings
+from foundation.settings import ENV_PREFIX, Settings
 from tests.infra.hcl import Module, clean
 from tests.infra.render import (
     K8S_DIR,

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from insightlite import metrics
+from foundation import metrics
 from tests.infra.render import ROOT
 
 GRAFANA = ROOT / "infra" / "grafana"

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.clickhouse import ClickHouseUnavailable
 from connectors.retry import retry_forever
-from insightlite.metrics import WRITER_HEALTH
+from foundation.metrics import WRITER_HEALTH
 from insightlite.worker_endpoints import serve_worker_endpoints
 
 

@@ -11,13 +11,13 @@ import orjson
 from pydantic import SecretStr
 
 from flows.cluster import run_local_cluster
+from foundation.settings import Settings
 from insightlite.runner import (
     InputSpec,
     settings_json_with_secrets,
     worker_kwargs,
     worker_settings,
 )
-from insightlite.settings import Settings
 from tests.insightlite.worker_probe import settings_probe
 
 

@@ -12,8 +12,8 @@ from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingSink, TestingSource
 from pydantic import SecretStr
 
+from foundation.settings import Settings
 from insightlite.runner import worker_settings
-from insightlite.settings import Settings
 
 
 def settings_probe(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from insightlite.settings import DEFAULT_BOT_PATTERNS
+from foundation.settings import DEFAULT_BOT_PATTERNS
 from operators.bot_filter import BotFilter, BotFilterConfig
 from operators.model import EventBatch
 from operators.user_agent import UserAgentClassifier

@@ -503,7 +503,7 @@ def test_mask_referrer(referrer: str, expected: str) -> None:
 
 
 def test_the_generators_planted_values_are_masked_in_every_setting() -> None:
-    generator = pytest.importorskip("insightlite.generator")
+    generator = pytest.importorskip("devtools.generator")
     planted = [
         *generator.PLANTED_EMAILS,
         *generator.PLANTED_PHONES,

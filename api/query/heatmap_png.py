@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
-from insightlite.heatmaps import (
+from api.query.heatmap_cells import (
     DEFAULT_CELL_HEIGHT_PX,
     GRID_COLUMNS,
     HeatmapCell,
@@ -424,7 +424,7 @@ def render_scroll_depth_png(
     warm) as the share of views that reached it, rows top to bottom as on the page,
     with markers where 75 %, 50 % and 25 % of the views stop.
 
-    ``points`` as :func:`insightlite.heatmaps.fetch_scroll_depth` returns them; no points
+    ``points`` as :func:`api.query.heatmap_cells.fetch_scroll_depth` returns them; no points
     gives an empty chart marked "no data".
     """
     geometry = scroll_depth_geometry(points, title=title, cell_height_px=cell_height_px)

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from insightlite import geo_demo
-from insightlite.geo_demo import (
+from devtools import demo_geoip
+from devtools.demo_geoip import (
     DEMO_NETWORKS,
     UNLISTED_NETWORKS,
     build_demo_mmdb,
@@ -109,7 +109,7 @@ def test_failed_build_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         Path(filename).write_bytes(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(geo_demo.MMDBWriter, "to_db_file", fail)
+    monkeypatch.setattr(demo_geoip.MMDBWriter, "to_db_file", fail)
     with pytest.raises(OSError, match="disk full"):
         build_demo_mmdb(target)
     assert target.read_bytes() == b"old"

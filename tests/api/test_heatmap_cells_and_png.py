@@ -21,9 +21,16 @@ import pytest
 from PIL import Image
 
 import insightlite.heatmap_cli as heatmap_cli
-from connectors.clickhouse import ClickHouseClient, apply_migrations, connect
-from insightlite.heatmap_cli import add_heatmap_parser, cmd_heatmap
-from insightlite.heatmap_image import (
+from api.query.heatmap_cells import (
+    DEVICE_TYPES,
+    HeatmapCell,
+    HeatmapFilter,
+    ScrollDepthPoint,
+    busiest_page,
+    fetch_cells,
+    fetch_scroll_depth,
+)
+from api.query.heatmap_png import (
     COLDEST,
     EMPTY_CELL,
     HOTTEST,
@@ -35,15 +42,8 @@ from insightlite.heatmap_image import (
     render_scroll_depth_png,
     scroll_depth_geometry,
 )
-from insightlite.heatmaps import (
-    DEVICE_TYPES,
-    HeatmapCell,
-    HeatmapFilter,
-    ScrollDepthPoint,
-    busiest_page,
-    fetch_cells,
-    fetch_scroll_depth,
-)
+from connectors.clickhouse import ClickHouseClient, apply_migrations, connect
+from insightlite.heatmap_cli import add_heatmap_parser, cmd_heatmap
 
 DATABASE = "heatmaps_test"
 SITE = "shop.example.com"

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from api.query.auth import TokenVerifier
 from api.query.settings import load_api_settings
+from foundation.settings import ConfigError
 from insightlite import api_cli
 from insightlite.api_cli import (
     _FLAG_VARIABLES,
@@ -28,7 +29,6 @@ from insightlite.api_cli import (
     parse_duration,
     serve_demo,
 )
-from insightlite.settings import ConfigError
 from tests.api.query_support import SECRET, PipelineData
 
 pytest_plugins = ["tests.api.query_fixtures"]

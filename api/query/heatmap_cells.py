@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from insightlite.settings import SITE_ID_PATTERN
+from foundation.settings import SITE_ID_PATTERN
 
 if TYPE_CHECKING:  # the client only passes through; the CLI imports this module on start
     from connectors.clickhouse import ClickHouseClient

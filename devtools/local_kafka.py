@@ -1,6 +1,6 @@
 """A real single-node Apache Kafka broker on loopback, for development and tests.
 
-    from insightlite.kafka_local import LocalKafka
+    from devtools.local_kafka import LocalKafka
 
     with LocalKafka() as kafka:
         producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})

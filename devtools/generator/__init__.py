@@ -1,7 +1,7 @@
 """Seeded synthetic traffic for InsightLite: raw collector records with the bots,
 broken records, planted personal data and clock trouble a real site sees.
 
-    from insightlite.generator import GeneratorConfig, generate_records, write_jsonl
+    from devtools.generator import GeneratorConfig, generate_records, write_jsonl
     write_jsonl("events.jsonl", generate_records(100_000, seed=7, now_ms=now_ms))
 """
 

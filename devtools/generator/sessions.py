@@ -13,7 +13,7 @@ import random
 from itertools import accumulate
 from typing import Final
 
-from insightlite.geo_demo import DEMO_NETWORKS, UNLISTED_NETWORKS
+from devtools.demo_geoip import DEMO_NETWORKS, UNLISTED_NETWORKS
 
 from .config import GeneratorConfig
 from .devices import BOTS, CRAWLER, HEADLESS, HUMAN_DEVICES

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from insightlite.settings import ConfigError, load_settings
+from foundation.settings import ConfigError, load_settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

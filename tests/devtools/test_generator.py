@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -20,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from insightlite.generator import (
+from devtools.demo_geoip import DEMO_NETWORKS, UNLISTED_NETWORKS, country_of
+from devtools.generator import (
     BOT_USER_AGENTS,
     HUMAN_USER_AGENTS,
     MALFORMED_KINDS,
@@ -39,11 +39,8 @@ from insightlite.generator import (
     generate_records,
     write_jsonl,
 )
-from insightlite.geo_demo import DEMO_NETWORKS, UNLISTED_NETWORKS, country_of
+from foundation.contract import load_event_schema
 
-SCHEMA_PATH = (
-    Path(__file__).resolve().parents[2] / "insightlite" / "schemas" / "event-v1.schema.json"
-)
 START_MS = 1_764_000_000_000  # 2025-11-24T16:00:00Z
 SAMPLE_SIZE = 20_000
 SAMPLE_CONCURRENCY = 25
@@ -56,7 +53,7 @@ PLANTED_BYTES = tuple(value.encode() for value in PLANTED)
 
 @cache
 def validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text())
+    schema = load_event_schema()
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 

@@ -34,7 +34,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from insightlite.settings import ConfigError, Settings
+from foundation.settings import ConfigError, Settings
+from foundation.units import parse_utc_time
 
 MAX_COLLECTOR_EVENTS = 500
 DEFAULT_BATCH = 20
@@ -517,12 +518,15 @@ def produce_to_kafka(
 
 
 def _records_from_args(args: argparse.Namespace) -> Iterator[bytes]:
-    from insightlite.cli import _parse_now
-    from insightlite.generator import generate_records
+    from devtools.generator import generate_records
 
     if args.events < 0:
         raise ConfigError("--events must not be negative")
-    now_ms = int(_parse_now(getattr(args, "now", None)).timestamp() * 1000)
+    try:
+        now = parse_utc_time(getattr(args, "now", None), "--now")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    now_ms = int(now.timestamp() * 1000)
     return generate_records(args.events, seed=args.seed, now_ms=now_ms)
 
 

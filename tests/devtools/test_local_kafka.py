@@ -14,8 +14,8 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from insightlite import kafka_local
-from insightlite.kafka_local import (
+from devtools import local_kafka
+from devtools.local_kafka import (
     KafkaLocalError,
     LocalKafka,
     ensure_kafka_jars,
@@ -61,7 +61,7 @@ def test_broker_does_not_create_topics_on_use(kafka_broker: LocalKafka) -> None:
 def test_jars_are_cached_and_maven_is_not_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
     first = ensure_kafka_jars()
     # With the cache in place Maven must not be needed at all.
-    monkeypatch.setattr(kafka_local.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(local_kafka.shutil, "which", lambda _name: None)
     assert ensure_kafka_jars() == first
     assert any(first.glob("kafka_2.13-*.jar"))
 
@@ -70,7 +70,7 @@ def test_kafka_home_override_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "kafka_2.13-9.9.9.jar").write_bytes(b"")
-    monkeypatch.setenv(kafka_local.KAFKA_HOME_ENV, str(tmp_path))
+    monkeypatch.setenv(local_kafka.KAFKA_HOME_ENV, str(tmp_path))
     assert ensure_kafka_jars() == lib
 
 
@@ -82,12 +82,12 @@ def test_cluster_ids_never_look_like_an_option() -> None:
 
 
 def test_stale_data_dirs_of_dead_processes_are_removed() -> None:
-    stale = Path(tempfile.mkdtemp(prefix=kafka_local.TEMP_DIR_PREFIX))
+    stale = Path(tempfile.mkdtemp(prefix=local_kafka.TEMP_DIR_PREFIX))
     (stale / "owner.pid").write_text(f"{_exited_pid()}\n")
-    live = Path(tempfile.mkdtemp(prefix=kafka_local.TEMP_DIR_PREFIX))
+    live = Path(tempfile.mkdtemp(prefix=local_kafka.TEMP_DIR_PREFIX))
     (live / "owner.pid").write_text(f"{os.getpid()}\n")
     try:
-        removed = kafka_local.remove_stale_data_dirs()
+        removed = local_kafka.remove_stale_data_dirs()
         assert stale in removed and not stale.exists()
         assert live.exists()
     finally:
@@ -147,9 +147,9 @@ def test_a_port_taken_meanwhile_is_replaced_and_a_given_data_dir_is_kept(
         taken = holder.getsockname()[1]
         # The first "free" port handed out is taken by the time the JVM binds it.
         handed_out = iter([taken])
-        real_free_port = kafka_local.free_port
+        real_free_port = local_kafka.free_port
         monkeypatch.setattr(
-            kafka_local,
+            local_kafka,
             "free_port",
             lambda host="127.0.0.1": next(handed_out, 0) or real_free_port(host),
         )
@@ -169,9 +169,9 @@ def test_a_broker_that_cannot_start_says_why(
         holder.listen()
         taken = holder.getsockname()[1]
         handed_out = iter([taken])
-        real_free_port = kafka_local.free_port
+        real_free_port = local_kafka.free_port
         monkeypatch.setattr(
-            kafka_local,
+            local_kafka,
             "free_port",
             lambda host="127.0.0.1": next(handed_out, 0) or real_free_port(host),
         )
@@ -206,7 +206,7 @@ def test_another_broker_answering_on_the_port_is_not_taken_for_ours(
     # Without the up-front check (a port taken between the check and the JVM's bind),
     # the session broker answers on the port while the new JVM fails to bind: start()
     # must report the failure, not call the other broker ready.
-    monkeypatch.setattr(kafka_local, "port_in_use", lambda _host, _port: False)
+    monkeypatch.setattr(local_kafka, "port_in_use", lambda _host, _port: False)
     broker = LocalKafka(port=kafka_broker.port, data_dir=tmp_path / "kafka")
     with pytest.raises(KafkaLocalError, match=r"exited during start"):
         broker.start(timeout=60)
