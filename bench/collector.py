@@ -40,9 +40,9 @@ from devtools.generator import generate_records
 from devtools.load import (
     CollectorLoadSummary,
     Unsendable,
-    _run_loop,
     collector_batches,
     post_to_collector,
+    run_loop,
 )
 from devtools.local_kafka import LocalKafka, free_port
 from foundation.settings import Settings, load_settings
@@ -67,7 +67,7 @@ def start_collector(settings: Settings, port: int, workers: int, log_path: Path)
         "INSIGHTLITE_LOG_LEVEL": "WARNING",
     }
     code = (
-        "from insightlite.collector_cli import run_collector\n"
+        "from insightlite.cli.collector import run_collector\n"
         "from foundation.settings import load_settings\n"
         "run_collector(load_settings())\n"
     )
@@ -110,7 +110,7 @@ def count_records(settings: Settings) -> int:
 def run_phase(
     batches: Iterator[Any], url: str, rate: float, duration: float, concurrency: int
 ) -> CollectorLoadSummary:
-    summary: CollectorLoadSummary = _run_loop(
+    summary: CollectorLoadSummary = run_loop(
         post_to_collector(
             batches,
             url=url,

@@ -1,9 +1,5 @@
-"""Load sources for `insightlite generate`: post the synthetic traffic to a collector, or
-produce it straight to Kafka's ``raw_events``.
-
-    insightlite generate --events 100000 --to-collector http://127.0.0.1:8080/ingest \\
-        --rate 2000 [--batch 20] [--duration 30] [--concurrency 32] [--forwarded-for]
-    insightlite generate --events 100000 --to-kafka [--rate 5000] [--bootstrap-servers B]
+"""Load sources (used by `insightlite generate --to-collector/--to-kafka`): post the
+synthetic traffic to a collector, or produce it straight to Kafka's ``raw_events``.
 
 Both make the traffic live: each record's times are moved so that it is received now,
 keeping the event's own offsets (clock skew, late and future events stay what they
@@ -12,30 +8,23 @@ would (at most ``--batch``, never more than 500), sends the session's User-Agent
 the record's IP as X-Forwarded-For only with ``--forwarded-for``. Records the
 collector's envelope check would refuse (not JSON, no site_id) are counted and not
 sent; ``--to-kafka`` writes every record as it is, malformed ones included.
-
-Exit codes: 0 every request answered 202 (every record acknowledged), 1 otherwise,
-2 bad arguments or settings.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gzip
 import math
-import sys
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
-from foundation.settings import ConfigError, Settings
-from foundation.units import parse_utc_time
+from foundation.settings import Settings
 
 MAX_COLLECTOR_EVENTS = 500
 DEFAULT_BATCH = 20
@@ -54,106 +43,6 @@ _COLLECTOR_FIELDS = ("ip", "ua", "received_at")
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-# --- arguments -------------------------------------------------------------------
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
-
-
-def _int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low}-{high}, got {value}")
-        return value
-
-    return parse
-
-
-def _collector_url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an http(s) URL, e.g. http://127.0.0.1:8080/ingest"
-        )
-    if parts.path in ("", "/"):
-        return text.rstrip("/") + "/ingest"
-    return text
-
-
-def add_load_options(generate_parser: argparse.ArgumentParser) -> None:
-    """Add the load-source flags to the ``generate`` subcommand's parser.
-
-    ``--out`` stops being required there: with a load source the records go to the
-    collector or to Kafka instead of a file (``run_generate_to`` checks the choice).
-    """
-    for action in generate_parser._actions:
-        if action.dest == "out":
-            action.required = False
-    group = generate_parser.add_argument_group("load sources (instead of --out)")
-    target = group.add_mutually_exclusive_group()
-    target.add_argument(
-        "--to-collector",
-        metavar="URL",
-        type=_collector_url,
-        help="POST the records to a collector, e.g. http://127.0.0.1:8080/ingest",
-    )
-    target.add_argument(
-        "--to-kafka",
-        action="store_true",
-        help="produce the raw records straight to raw_events (INSIGHTLITE_KAFKA_*)",
-    )
-    group.add_argument(
-        "--rate",
-        type=_positive_float,
-        metavar="EVENTS_PER_S",
-        help="events per second (required with --to-collector; default for --to-kafka: "
-        "as fast as the broker takes them)",
-    )
-    group.add_argument(
-        "--batch",
-        type=_int_between(1, MAX_COLLECTOR_EVENTS),
-        default=DEFAULT_BATCH,
-        metavar="N",
-        help=f"events per request at most (default {DEFAULT_BATCH}, at most 500)",
-    )
-    group.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
-    group.add_argument(
-        "--concurrency",
-        type=_int_between(1, 1024),
-        default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"requests in flight at most (default {DEFAULT_CONCURRENCY})",
-    )
-    group.add_argument(
-        "--forwarded-for",
-        action="store_true",
-        help="send each record's IP as X-Forwarded-For (for a collector that trusts "
-        "this host as a proxy: INSIGHTLITE_COLLECTOR_TRUSTED_PROXIES)",
-    )
-    group.add_argument("--gzip", action="store_true", help="gzip the request bodies")
-    group.add_argument(
-        "--bootstrap-servers",
-        metavar="HOST:PORT[,...]",
-        help="Kafka brokers for --to-kafka (INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS)",
-    )
-
-
-def wants_load_source(args: argparse.Namespace) -> bool:
-    """True when ``generate`` was asked to send its records rather than write them."""
-    return bool(getattr(args, "to_collector", None) or getattr(args, "to_kafka", False))
 
 
 # --- making the traffic live ---------------------------------------------------------
@@ -514,86 +403,13 @@ def produce_to_kafka(
     return summary
 
 
-# --- the command ------------------------------------------------------------------------
+# --- running ---------------------------------------------------------------------------
 
 
-def _records_from_args(args: argparse.Namespace) -> Iterator[bytes]:
-    from devtools.generator import generate_records
-
-    if args.events < 0:
-        raise ConfigError("--events must not be negative")
-    try:
-        now = parse_utc_time(getattr(args, "now", None), "--now")
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    now_ms = int(now.timestamp() * 1000)
-    return generate_records(args.events, seed=args.seed, now_ms=now_ms)
-
-
-def _run_loop(coroutine: Any) -> Any:
+def run_loop(coroutine: Any) -> Any:
+    """Run ``coroutine`` to its end on uvloop when installed, asyncio's loop otherwise."""
     try:
         import uvloop
     except ImportError:
         return asyncio.run(coroutine)
     return uvloop.run(coroutine)
-
-
-def run_generate_to(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the load source chosen by ``--to-collector`` or ``--to-kafka``; print a summary."""
-    if getattr(args, "out", None):
-        raise ConfigError("--out writes a file: leave it out with --to-collector/--to-kafka")
-    if args.to_collector:
-        if args.rate is None:
-            raise ConfigError("--to-collector needs --rate (events per second)")
-        unsendable = Unsendable()
-        batches = collector_batches(_records_from_args(args), args.batch, unsendable)
-        print(
-            f"posting to {args.to_collector} at {args.rate:,.0f} events/s "
-            f"(batches of at most {args.batch}, {args.concurrency} in flight)",
-            file=sys.stderr,
-        )
-        collector_summary: CollectorLoadSummary = _run_loop(
-            post_to_collector(
-                batches,
-                url=args.to_collector,
-                rate=args.rate,
-                duration_s=args.duration,
-                concurrency=args.concurrency,
-                forwarded_for=args.forwarded_for,
-                gzip_bodies=args.gzip,
-                progress=lambda s: print(
-                    f"  {s.elapsed_s:5.1f} s: {s.events_sent:,} events sent, "
-                    f"{s.events_accepted:,} accepted",
-                    file=sys.stderr,
-                ),
-            )
-        )
-        collector_summary.unsendable = unsendable.count
-        print(collector_summary.report())
-        return 0 if collector_summary.ok else 1
-    if args.to_kafka:
-        if getattr(args, "bootstrap_servers", None):
-            settings = settings.model_copy(
-                update={"kafka_bootstrap_servers": args.bootstrap_servers}
-            )
-        from connectors.kafka.config import client_config
-
-        client_config(settings)  # a missing or malformed broker setting fails here, clearly
-        try:
-            kafka_summary = produce_to_kafka(
-                _records_from_args(args),
-                settings,
-                rate=args.rate,
-                duration_s=args.duration,
-                progress=lambda s: print(
-                    f"  {s.elapsed_s:5.1f} s: {s.produced:,} records produced, "
-                    f"{s.acknowledged:,} acknowledged",
-                    file=sys.stderr,
-                ),
-            )
-        except LoadError as exc:
-            print(f"insightlite generate: {exc}", file=sys.stderr)
-            return 1
-        print(kafka_summary.report())
-        return 0 if kafka_summary.ok else 1
-    raise ConfigError("give --out FILE, --to-collector URL or --to-kafka")

@@ -82,7 +82,7 @@ def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False)
         _reset(settings, console)
     if not settings.geoip_db:
         mmdb = ensure_demo_mmdb(data_dir / "geoip" / "demo-country.mmdb")
-        settings = settings.model_copy(update={"geoip_db": str(mmdb)})
+        settings = settings.with_overrides(geoip_db=str(mmdb))
     console.print(
         f"[bold]InsightLite demo[/bold]: {events:,} synthetic events "
         f"(seed {seed}) → {settings.resolved_clickhouse_url} and "
@@ -134,7 +134,7 @@ def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False)
         soft_wrap=True,
     )
     if serve:
-        from insightlite.api_cli import serve_demo
+        from insightlite.demo_server import serve_demo
 
         client.close()  # the API opens the embedded engine in this same process
         serve_demo(settings, console)

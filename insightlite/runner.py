@@ -247,9 +247,7 @@ def with_kafka_recovery(settings: Settings, spec: InputSpec) -> Settings:
     """
     if spec.kind != "kafka" or settings.recovery_dir:
         return settings
-    return settings.model_copy(
-        update={"recovery_dir": str(settings.data_dir / DEFAULT_RECOVERY_DIR_NAME)}
-    )
+    return settings.with_overrides(recovery_dir=str(settings.data_dir / DEFAULT_RECOVERY_DIR_NAME))
 
 
 def recovery_config(

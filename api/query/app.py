@@ -35,7 +35,6 @@ from api.query.metrics import APIMetrics
 from api.query.models import ErrorBody
 from api.query.ratelimit import InMemoryRateLimiter, RedisRateLimiter
 from api.query.rest import router as rest_router
-from api.query.settings import APISettings, load_api_settings
 from api.query.webhooks import WebhookSender
 from connectors.archive import FsspecDestination
 from connectors.clickhouse import ClickHouseClient, connect
@@ -119,19 +118,19 @@ def _clickhouse_factory(settings: Settings) -> ClientFactory:
 
 
 def _webhook_sender(
-    api_settings: APISettings,
+    settings: Settings,
     metrics: APIMetrics,
     clock: Clock,
     sleep: Callable[[float], None],
 ) -> WebhookSender | None:
     """The signer and sender of export webhooks, or None when no secret is configured."""
-    if api_settings.webhook_secret is None:
+    if settings.webhook_secret is None:
         return None
     return WebhookSender(
-        api_settings.webhook_secret.get_secret_value().encode(),
-        max_attempts=api_settings.webhook_max_attempts,
-        backoff_seconds=api_settings.webhook_backoff_seconds,
-        timeout_seconds=api_settings.webhook_timeout_seconds,
+        settings.webhook_secret.get_secret_value().encode(),
+        max_attempts=settings.webhook_max_attempts,
+        backoff_seconds=settings.webhook_backoff_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
         clock=clock,
         sleep=sleep,
         on_attempt_outcome=lambda outcome: metrics.webhook_attempts.labels(outcome).inc(),
@@ -150,7 +149,6 @@ class _Wiring:
 
 def _build_services(
     settings: Settings,
-    api_settings: APISettings,
     *,
     clock: Clock,
     client_factory: ClientFactory,
@@ -160,44 +158,42 @@ def _build_services(
     """The query layer (client pool and response cache), token verifier, in-memory rate
     limiter, export manager and per-token slots, all on the one ``clock``."""
     # First: a missing or unusable key (ConfigError) is reported before anything is made.
-    verifier = TokenVerifier.from_settings(api_settings, clock=clock)
-    pool = ClientPool(client_factory, api_settings.api_clickhouse_pool_size)
+    verifier = TokenVerifier.from_settings(settings, clock=clock)
+    pool = ClientPool(client_factory, settings.api_clickhouse_pool_size)
 
     def count_cache(kind: str, outcome: str) -> None:
         metrics.cache_lookups.labels(kind, outcome).inc()
 
     cache = ResponseCache(
-        ttl_seconds=api_settings.cache_ttl_seconds,
-        max_entries=api_settings.cache_max_entries,
+        ttl_seconds=settings.cache_ttl_seconds,
+        max_entries=settings.cache_max_entries,
         clock=clock,
         on_result=count_cache,
     )
     exports = ExportManager(
-        FsspecDestination(api_settings.export_url(settings.resolved_archive_url)),
+        FsspecDestination(settings.export_url(settings.resolved_archive_url)),
         pool,
-        webhook_urls=api_settings.webhook_urls,
-        webhook_sender=_webhook_sender(api_settings, metrics, clock, webhook_sleep),
-        max_range_days=api_settings.api_max_range_days,
+        webhook_urls=settings.webhook_urls,
+        webhook_sender=_webhook_sender(settings, metrics, clock, webhook_sleep),
+        max_range_days=settings.api_max_range_days,
         clock=clock,
         on_finished=lambda kind, state: metrics.exports.labels(kind, state).inc(),
     )
     in_memory_limiter = InMemoryRateLimiter(clock=clock)
     services = Services(
-        api_settings=api_settings,
+        settings=settings,
         layer=QueryLayer(
             pool,
             cache,
             cell_height_px=settings.heatmap_cell_height_px,
-            max_range_days=api_settings.api_max_range_days,
+            max_range_days=settings.api_max_range_days,
             clock=clock,
         ),
         verifier=verifier,
         limiter=in_memory_limiter,
         exports=exports,
         metrics=metrics,
-        slots=TokenSlots(
-            api_settings.api_max_requests_per_token, api_settings.api_max_queries_per_token
-        ),
+        slots=TokenSlots(settings.api_max_requests_per_token, settings.api_max_queries_per_token),
         clock=clock,
     )
     return _Wiring(services=services, cache=cache, in_memory_limiter=in_memory_limiter)
@@ -209,15 +205,15 @@ def _lifespan(
     """On start, the Redis client (when configured) behind the cache and the rate limiter;
     on stop, back to the in-memory limiter, and every client and worker closed."""
     services = wiring.services
-    api_settings = services.api_settings
+    settings = services.settings
     metrics = services.metrics
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The Redis client belongs to this event loop: made here, closed on the way out.
         redis = None
-        if api_settings.redis_url:
-            redis = redis_client(api_settings.redis_url)
+        if settings.redis_url:
+            redis = redis_client(settings.redis_url)
             wiring.cache.use_redis(redis)
             services.limiter = RedisRateLimiter(
                 redis, clock=clock, on_fallback=metrics.rate_limit_fallbacks.inc
@@ -240,7 +236,7 @@ def _install_middleware(app: FastAPI, services: Services) -> None:
     # Inside the headers middleware, so its refusals are counted and carry the headers.
     app.add_middleware(
         AddressLimitMiddleware,
-        settings=services.api_settings,
+        settings=services.settings,
         limiter=lambda: services.limiter,
         on_refused=services.metrics.address_refused.inc,
     )
@@ -275,7 +271,6 @@ def _mount_routes(app: FastAPI, metrics: APIMetrics) -> None:
 
 def create_app(
     settings: Settings,
-    api_settings: APISettings,
     *,
     clock: Clock = time.time,
     client_factory: ClientFactory | None = None,
@@ -286,7 +281,6 @@ def create_app(
     metrics = metrics or APIMetrics()
     wiring = _build_services(
         settings,
-        api_settings,
         clock=clock,
         client_factory=client_factory or _clickhouse_factory(settings),
         metrics=metrics,
@@ -310,4 +304,4 @@ def create_app(
 
 def app_from_environment() -> FastAPI:
     """The app from ``INSIGHTLITE_*`` variables (the uvicorn factory of ``insightlite api``)."""
-    return create_app(load_settings(), load_api_settings())
+    return create_app(load_settings())

@@ -32,24 +32,14 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, get_args
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
-from api.query.settings import (
-    EC_ALGORITHMS,
-    EDDSA_ALGORITHMS,
-    HMAC_ALGORITHMS,
-    RSA_ALGORITHMS,
-    TIERS,
-    APISettings,
-    Tier,
-)
-from foundation.settings import SITE_ID_PATTERN, ConfigError
+from foundation.settings import SITE_ID_PATTERN, TIERS, ConfigError, Settings, Tier
+from foundation.settings.auth import HMAC_ALGORITHMS, load_private_key, load_public_key
 
 Clock = Callable[[], float]
 
@@ -70,21 +60,6 @@ _TOKEN_ID = re.compile(r"[\x21-\x7e]{1,200}")
 # Time claims are integer Unix seconds up to 2106: a float such as 1e300 or Infinity
 # would make a token that never expires.
 MAX_TIME_CLAIM: Final = 2**32
-
-_KEY_TYPES: Final[tuple[tuple[frozenset[str], tuple[type, ...], str], ...]] = (
-    (RSA_ALGORITHMS, (rsa.RSAPublicKey, rsa.RSAPrivateKey), "an RSA key"),
-    (EC_ALGORITHMS, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey), "an EC key"),
-    (
-        EDDSA_ALGORITHMS,
-        (
-            ed25519.Ed25519PublicKey,
-            ed448.Ed448PublicKey,
-            ed25519.Ed25519PrivateKey,
-            ed448.Ed448PrivateKey,
-        ),
-        "an Ed25519 or Ed448 key",
-    ),
-)
 
 
 class AuthError(Exception):
@@ -129,33 +104,6 @@ class Principal:
             raise AccessDenied(f"permission {permission} not granted by this token")
 
 
-def _check_key_type(key: Any, algorithms: Iterable[str]) -> None:
-    wanted = set(algorithms)
-    for family, types, description in _KEY_TYPES:
-        if wanted & family and not isinstance(key, types):
-            raise ValueError(f"{', '.join(sorted(wanted))} needs {description}")
-
-
-def load_public_key(pem: str, algorithms: Sequence[str]) -> Any:
-    """The public key object of a PEM text, checked against the algorithms' family."""
-    try:
-        key = load_pem_public_key(pem.encode())
-    except ValueError:
-        raise ValueError("is not a PEM public key") from None
-    _check_key_type(key, algorithms)
-    return key
-
-
-def load_private_key(pem: str, algorithms: Sequence[str]) -> Any:
-    """The private key object of an unencrypted PEM text, checked like the public one."""
-    try:
-        key = load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError):
-        raise ValueError("is not an unencrypted PEM private key") from None
-    _check_key_type(key, algorithms)
-    return key
-
-
 def _is_time(value: Any) -> bool:
     """An integer Unix time in range (bool is an int in Python, and not a time)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TIME_CLAIM
@@ -197,7 +145,7 @@ class TokenVerifier:
         self._verified_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: APISettings, *, clock: Clock = time.time) -> TokenVerifier:
+    def from_settings(cls, settings: Settings, *, clock: Clock = time.time) -> TokenVerifier:
         """The verifier the settings describe; ConfigError names a missing key."""
         algorithms = settings.jwt_algorithms
         key: Any
@@ -353,7 +301,7 @@ class TokenRequest:
             raise ValueError("the lifetime must be positive")
 
 
-def signing_key(settings: APISettings) -> tuple[str, Any]:
+def signing_key(settings: Settings) -> tuple[str, Any]:
     """(algorithm, key) that new tokens are signed with, from the settings."""
     algorithm = settings.jwt_algorithms[0]
     if algorithm in HMAC_ALGORITHMS:

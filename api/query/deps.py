@@ -24,7 +24,7 @@ from api.query.guards import QUERY_SLOTS, TokenSlots, TooManyInProgress
 from api.query.layer import QueryLayer
 from api.query.metrics import APIMetrics
 from api.query.ratelimit import RateLimitDecision, RateLimiter
-from api.query.settings import APISettings
+from foundation.settings import Settings
 
 Clock = Callable[[], float]
 
@@ -49,7 +49,7 @@ class RateLimited(Exception):
 class Services:
     """Everything routes use, built once per app (see ``app.create_app``)."""
 
-    api_settings: APISettings
+    settings: Settings
     layer: QueryLayer
     verifier: TokenVerifier
     limiter: RateLimiter
@@ -94,7 +94,7 @@ async def charge(request: Request, principal: Principal, cost: int, *, take: boo
     """Take ``cost`` tokens from the principal's bucket (only look when not ``take``);
     RateLimited when they are not there."""
     found = services(request)
-    limit = found.api_settings.rate_limit_per_minute(principal.tier)
+    limit = found.settings.rate_limit_per_minute(principal.tier)
     if take:
         decision = await found.limiter.hit(principal.rate_key, limit, cost)
     else:

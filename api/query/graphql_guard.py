@@ -50,7 +50,7 @@ class QueryGuard(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         rules: tuple[Any, ...] = (MAX_DEPTH_RULE,)
-        if not context.services.api_settings.api_graphql_introspection:
+        if not context.services.settings.api_graphql_introspection:
             rules += (NoSchemaIntrospectionCustomRule,)
         self.execution_context.validation_rules = self.execution_context.validation_rules + rules
         yield
@@ -61,7 +61,7 @@ class QueryGuard(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         found, principal = context.services, context.principal
-        settings = found.api_settings
+        settings = found.settings
         document = self.execution_context.graphql_document
         assert document is not None  # execution starts only after parsing
         counter = CostCounter(

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.query.models import ErrorBody
 from api.query.ratelimit import RateLimiter
-from api.query.settings import APISettings
+from foundation.settings import Settings
 
 # The semaphore of the current request's token, read by QueryLayer before each query.
 QUERY_SLOTS: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar(
@@ -99,7 +99,7 @@ class AddressLimitMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        settings: APISettings,
+        settings: Settings,
         limiter: Callable[[], RateLimiter],
         on_refused: Callable[[], None],
     ) -> None:

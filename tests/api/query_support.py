@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 
 from api.query.app import create_app
 from api.query.auth import PERMISSIONS
-from api.query.settings import APISettings, load_api_settings
 from foundation.settings import Settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -55,21 +54,23 @@ class PipelineData:
     session_count: int
 
 
-def api_settings(**overrides: Any) -> APISettings:
+def api_settings(data: PipelineData, **overrides: Any) -> Settings:
+    """The pipeline data's settings with the test key, two ClickHouse clients and
+    ``overrides``, validated again."""
     values: dict[str, Any] = {"jwt_secret": SECRET, "api_clickhouse_pool_size": 2}
     values.update(overrides)
-    return load_api_settings(**values)
+    return data.settings.with_overrides(**values)
 
 
 def build_app(
-    data: PipelineData, clock: FakeClock, settings: APISettings | None = None, **kwargs: Any
+    data: PipelineData, clock: FakeClock, settings: Settings | None = None, **kwargs: Any
 ) -> FastAPI:
-    return create_app(data.settings, settings or api_settings(), clock=clock, **kwargs)
+    return create_app(settings or api_settings(data), clock=clock, **kwargs)
 
 
 @contextmanager
 def serve(
-    data: PipelineData, clock: FakeClock, settings: APISettings | None = None, **kwargs: Any
+    data: PipelineData, clock: FakeClock, settings: Settings | None = None, **kwargs: Any
 ) -> Iterator[TestClient]:
     """The app in a TestClient; leaving closes its ClickHouse clients (lifespan)."""
     app = build_app(data, clock, settings, **kwargs)

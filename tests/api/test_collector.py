@@ -27,16 +27,15 @@ from connectors.kafka.topics import RAW_EVENTS, create_topics, topic_name
 from devtools.generator import generate_records
 from devtools.load import (
     Unsendable,
-    add_load_options,
     collector_batches,
     live_raw_record,
     post_to_collector,
     produce_to_kafka,
-    run_generate_to,
 )
 from devtools.local_kafka import LocalKafka, free_port
 from foundation.settings import ConfigError, Settings, load_settings
-from insightlite.collector_cli import uvicorn_options
+from insightlite.cli.collector import uvicorn_options
+from insightlite.cli.generate import add_load_options, run_generate_to
 from tests.kafka_fixture import TopicFactory, read_topic
 
 pytestmark = pytest.mark.anyio

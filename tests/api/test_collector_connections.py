@@ -24,7 +24,7 @@ from api.collector.app import create_app
 from connectors.kafka.topics import RAW_EVENTS, topic_name
 from devtools.local_kafka import LocalKafka, free_port
 from foundation.settings import load_settings
-from insightlite.collector_cli import uvicorn_options
+from insightlite.cli.collector import uvicorn_options
 from tests.kafka_fixture import TopicFactory
 
 # Far longer than any deadline configured here: reaching it means the server never

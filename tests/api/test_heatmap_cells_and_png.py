@@ -20,7 +20,6 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-import insightlite.heatmap_cli as heatmap_cli
 from api.query.heatmap_cells import (
     DEVICE_TYPES,
     HeatmapCell,
@@ -43,7 +42,8 @@ from api.query.heatmap_png import (
     scroll_depth_geometry,
 )
 from connectors.clickhouse import ClickHouseClient, apply_migrations, connect
-from insightlite.heatmap_cli import add_heatmap_parser, cmd_heatmap
+from insightlite.cli.heatmap import add_parser, cmd_heatmap, heatmap_settings
+from insightlite.cli.options import settings_from_args
 
 DATABASE = "heatmaps_test"
 SITE = "shop.example.com"
@@ -388,18 +388,16 @@ def test_empty_scroll_depth_png() -> None:
 
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="insightlite")
-    add_heatmap_parser(parser.add_subparsers(dest="command", required=True))
+    add_parser(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(["heatmap", *argv])
 
 
 @pytest.fixture
-def run_heatmap(store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    # The command configures the root logger; leave pytest's logging alone.
-    monkeypatch.setattr(heatmap_cli, "configure_logging", lambda *args, **kwargs: None)
-
+def run_heatmap(store: Store, tmp_path: Path) -> Iterator[Any]:
     def run(*argv: str) -> int:
         common = ["--clickhouse", f"chdb:{store.chdb_path}", "--database", DATABASE]
-        return cmd_heatmap(parse(*argv, *common, "--data-dir", str(tmp_path)))
+        args = parse(*argv, *common, "--data-dir", str(tmp_path))
+        return cmd_heatmap(args, settings_from_args(args))
 
     yield run
 
@@ -489,16 +487,14 @@ def test_parser_rejects_bad_arguments(
 
 def test_command_without_the_schema_says_what_to_do(
     store: Store,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(heatmap_cli, "configure_logging", lambda *args, **kwargs: None)
     out = tmp_path / "x.png"
     args = parse(
         "--site", SITE, "--path", PRICING, "--out", str(out),
         "--clickhouse", f"chdb:{store.chdb_path}", "--database", "no_such_database",
     )  # fmt: skip
-    assert cmd_heatmap(args) == 1
+    assert cmd_heatmap(args, heatmap_settings(args)) == 1
     assert "insightlite schema apply" in capsys.readouterr().err
     assert not out.exists()

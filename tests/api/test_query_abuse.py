@@ -12,8 +12,8 @@ from typing import Any, cast
 import pytest
 from fastapi.testclient import TestClient
 
-from api.query.settings import APISettings
 from connectors.clickhouse import ClickHouseClient, connect
+from foundation.settings import Settings
 from tests.api.query_support import (
     FakeClock,
     PipelineData,
@@ -122,7 +122,7 @@ def gate(pipeline_data: PipelineData) -> Gate:
 def gated(data: PipelineData, clock: FakeClock, gate: Gate, **settings: Any) -> Any:
     values: dict[str, Any] = {"cache_ttl_seconds": 0}
     values.update(settings)
-    return serve(data, clock, api_settings(**values), client_factory=gate.client)
+    return serve(data, clock, api_settings(data, **values), client_factory=gate.client)
 
 
 def post_graphql(client: TestClient, token: str, query: str, **extra: Any) -> Any:
@@ -198,7 +198,9 @@ def test_an_empty_bucket_answers_429_before_parsing(
 def test_costs_are_shared_through_redis(
     pipeline_data: PipelineData, clock: FakeClock, gate: Gate, redis_url: str
 ) -> None:
-    settings = api_settings(api_rate_limit_pro=30, redis_url=redis_url, cache_ttl_seconds=0)
+    settings = api_settings(
+        pipeline_data, api_rate_limit_pro=30, redis_url=redis_url, cache_ttl_seconds=0
+    )
     token = make_token(clock, tier="pro", jti="replicated-cost")
     with serve(pipeline_data, clock, settings, client_factory=gate.client) as first:
         assert post_graphql(first, token, abusive_query(aliases=2)).status_code == 200
@@ -208,7 +210,7 @@ def test_costs_are_shared_through_redis(
 
 
 def test_heavy_rest_routes_take_more_tokens(pipeline_data: PipelineData, clock: FakeClock) -> None:
-    with serve(pipeline_data, clock, api_settings(api_rate_limit_free=60)) as client:
+    with serve(pipeline_data, clock, api_settings(pipeline_data, api_rate_limit_free=60)) as client:
         token = make_token(clock, tier="free", jti="rest-costs")
         headers = bearer(token)
         assert client.get(STATS, headers=headers).headers["RateLimit-Remaining"] == "59"
@@ -229,7 +231,7 @@ def test_heavy_rest_routes_take_more_tokens(pipeline_data: PipelineData, clock: 
 def test_introspection_is_off_unless_turned_on(
     pipeline_data: PipelineData, clock: FakeClock, settings: dict[str, Any], status_or_code: str
 ) -> None:
-    with serve(pipeline_data, clock, api_settings(**settings)) as client:
+    with serve(pipeline_data, clock, api_settings(pipeline_data, **settings)) as client:
         token = make_token(clock)
         body = post_graphql(client, token, "{ __schema { queryType { name } } }").json()
         if status_or_code == "refused":
@@ -322,12 +324,12 @@ def test_too_many_requests_of_one_token_in_progress_answer_429(
 
 
 @pytest.fixture
-def address_settings() -> APISettings:
-    return api_settings(api_rate_limit_refused_per_address=3)
+def address_settings(pipeline_data: PipelineData) -> Settings:
+    return api_settings(pipeline_data, api_rate_limit_refused_per_address=3)
 
 
 def test_refused_requests_are_limited_per_address(
-    pipeline_data: PipelineData, clock: FakeClock, address_settings: APISettings
+    pipeline_data: PipelineData, clock: FakeClock, address_settings: Settings
 ) -> None:
     app = build_app(pipeline_data, clock, address_settings)
     with (

@@ -218,7 +218,9 @@ def test_rs256_deployment_refuses_key_confusion(
     pipeline_data: PipelineData, clock: FakeClock, rsa_key: rsa.RSAPrivateKey
 ) -> None:
     pem = public_pem(rsa_key)
-    settings = api_settings(jwt_algorithms="RS256", jwt_public_key=pem.decode(), jwt_secret=None)
+    settings = api_settings(
+        pipeline_data, jwt_algorithms="RS256", jwt_public_key=pem.decode(), jwt_secret=None
+    )
     with serve(pipeline_data, clock, settings) as client:
         good = make_token(clock, key=rsa_key, algorithm="RS256")
         assert client.get(STATS, headers=bearer(good)).status_code == 200
@@ -308,7 +310,7 @@ def test_time_claims_must_be_integer_seconds_in_range(
 def test_padding_does_not_make_a_new_rate_bucket(
     pipeline_data: PipelineData, clock: FakeClock
 ) -> None:
-    with serve(pipeline_data, clock, api_settings(api_rate_limit_free=3)) as client:
+    with serve(pipeline_data, clock, api_settings(pipeline_data, api_rate_limit_free=3)) as client:
         token = make_token(clock, tier="free", jti=None)
         padded = token + "="  # PyJWT's base64 decoding accepts it: the same signature
         statuses = [

@@ -216,7 +216,7 @@ def test_http_answers_are_cached_until_the_ttl(
     redis_url = request.getfixturevalue("redis_url") if with_redis else ""
     # A page of its own per run: the counts added here stay in the session's data.
     site, path = "docs.example.net", f"/cache-test-page-{with_redis}"
-    settings = api_settings(cache_ttl_seconds=300, redis_url=redis_url)
+    settings = api_settings(pipeline_data, cache_ttl_seconds=300, redis_url=redis_url)
     token = bearer(make_token(clock))
     url = f"/v1/sites/{site}/heatmap?path={path}"
     with serve(pipeline_data, clock, settings) as client:

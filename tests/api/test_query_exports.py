@@ -97,6 +97,7 @@ def exporting(
     pipeline_data: PipelineData, clock: FakeClock, receiver: Receiver, tmp_path: Path
 ) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
     settings = api_settings(
+        pipeline_data,
         api_export_url=str(tmp_path / "exports"),
         webhook_urls=f"{SITE}={receiver.url}",
         webhook_secret=WEBHOOK_SECRET,
@@ -334,7 +335,7 @@ def test_signature_helpers(clock: FakeClock) -> None:
 def test_shutdown_marks_queued_exports(
     pipeline_data: PipelineData, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = api_settings(api_export_url=str(tmp_path / "exports"))
+    settings = api_settings(pipeline_data, api_export_url=str(tmp_path / "exports"))
     started = threading.Event()
     release = threading.Event()
     with serve(pipeline_data, clock, settings) as client:

@@ -135,7 +135,7 @@ def test_redis_outage_falls_back_to_memory(clock: FakeClock) -> None:
 
 @pytest.fixture
 def free_tier_client(pipeline_data: PipelineData, clock: FakeClock) -> Iterator[TestClient]:
-    with serve(pipeline_data, clock, api_settings(api_rate_limit_free=3)) as client:
+    with serve(pipeline_data, clock, api_settings(pipeline_data, api_rate_limit_free=3)) as client:
         yield client
 
 
@@ -187,7 +187,7 @@ def test_http_limits_shared_through_redis(
     pipeline_data: PipelineData, clock: FakeClock, redis_url: str
 ) -> None:
     """Two app instances (replicas) with one Redis share each token's bucket."""
-    settings = api_settings(api_rate_limit_pro=4, redis_url=redis_url)
+    settings = api_settings(pipeline_data, api_rate_limit_pro=4, redis_url=redis_url)
     token = make_token(clock, tier="pro", jti="replicated")
     with serve(pipeline_data, clock, settings) as first:
         statuses = [first.get(STATS, headers=bearer(token)).status_code for _ in range(2)]

@@ -326,7 +326,7 @@ def test_ready_reports_an_unreachable_store(pipeline_data: PipelineData, clock: 
     def broken() -> ClickHouseClient:
         return connect("clickhouse://default:@127.0.0.1:9/insightlite?connect_timeout=0.2")
 
-    app = create_app(pipeline_data.settings, api_settings(), clock=clock, client_factory=broken)
+    app = create_app(api_settings(pipeline_data), clock=clock, client_factory=broken)
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/ready")
         assert response.status_code == 503

@@ -30,6 +30,7 @@ def api_schema(
 ) -> Iterator[Any]:
     clock = FakeClock(NOW.timestamp())
     settings_ = api_settings(
+        pipeline_data,
         api_export_url=str(tmp_path_factory.mktemp("schemathesis-exports")),
         # Generated exports span at most a few days, so the background work stays small.
         api_max_range_days=3,

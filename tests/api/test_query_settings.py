@@ -1,18 +1,22 @@
-"""The query API's settings: defaults, environment variables, and errors naming them."""
+"""The query API's settings (a section of the one model): defaults, environment
+variables, errors naming them, and their table in docs/api.md."""
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from api.query.settings import TIERS, APISettings, load_api_settings
-from foundation.settings import ENV_PREFIX, ConfigError
-
-API_DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+from foundation.settings import TIERS, ConfigError, load_settings
+from tests.foundation.settings_tables import (
+    API_DOCS,
+    API_DOCS_SECTIONS,
+    settings_table,
+    variables_of,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +37,7 @@ def _public_pem(private: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> str:
 
 
 def test_defaults() -> None:
-    settings = load_api_settings()
+    settings = load_settings()
     assert settings.api_port == 8000
     assert settings.api_host == "127.0.0.1"
     assert settings.jwt_algorithms == ["HS256"]
@@ -59,7 +63,7 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     monkeypatch.setenv("INSIGHTLITE_WEBHOOK_SECRET", "w" * 20)
     monkeypatch.setenv("INSIGHTLITE_API_EXPORT_URL", "memory://exports")
-    settings = load_api_settings()
+    settings = load_settings()
     assert settings.api_port == 9001
     assert settings.rate_limit_per_minute("free") == 5
     assert settings.webhook_urls == {
@@ -67,9 +71,10 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         "b.example": "https://h/y",
     }
     assert settings.export_url("ignored") == "memory://exports"
-    # The pipeline's own variables in the same environment are not an error here.
+    # The pipeline's variables are read by the same model.
     monkeypatch.setenv("INSIGHTLITE_SINK_BATCH_ROWS", "10")
-    assert load_api_settings().api_port == 9001
+    settings = load_settings()
+    assert (settings.api_port, settings.sink_batch_rows) == (9001, 10)
 
 
 @pytest.mark.parametrize(
@@ -95,39 +100,39 @@ def test_errors_name_the_variable(
 ) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as raised:
-        load_api_settings()
+        load_settings()
     assert expected in str(raised.value)
 
 
 def test_webhooks_need_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INSIGHTLITE_WEBHOOK_URLS", "a.example=http://127.0.0.1:9/x")
     with pytest.raises(ConfigError, match="INSIGHTLITE_WEBHOOK_SECRET"):
-        load_api_settings()
+        load_settings()
 
 
 def test_asymmetric_algorithms_need_a_matching_public_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="INSIGHTLITE_JWT_PUBLIC_KEY"):
-        load_api_settings(jwt_algorithms="RS256")
+        load_settings(jwt_algorithms="RS256")
     ed_pem = _public_pem(ed25519.Ed25519PrivateKey.generate())
     with pytest.raises(ConfigError, match=r"INSIGHTLITE_JWT_PUBLIC_KEY.*RSA"):
-        load_api_settings(jwt_algorithms="RS256", jwt_public_key=ed_pem)
+        load_settings(jwt_algorithms="RS256", jwt_public_key=ed_pem)
     # A path works as well as the PEM text, and the key is read once, at load time.
     key_file = tmp_path / "public.pem"
     key_file.write_text(ed_pem)
-    settings = load_api_settings(jwt_algorithms="EdDSA", jwt_public_key=str(key_file))
+    settings = load_settings(jwt_algorithms="EdDSA", jwt_public_key=str(key_file))
     assert settings.jwt_public_key.startswith("-----BEGIN PUBLIC KEY-----")
     with pytest.raises(ConfigError, match="INSIGHTLITE_JWT_PUBLIC_KEY"):
-        load_api_settings(jwt_algorithms="EdDSA", jwt_public_key=str(tmp_path / "missing.pem"))
+        load_settings(jwt_algorithms="EdDSA", jwt_public_key=str(tmp_path / "missing.pem"))
 
 
 def test_secret_values_are_not_printed() -> None:
-    settings = load_api_settings(jwt_secret="p" * 40, webhook_secret="q" * 20)
+    settings = load_settings(jwt_secret="p" * 40, webhook_secret="q" * 20)
     assert "p" * 40 not in repr(settings)
     assert "q" * 20 not in repr(settings)
 
 
 def test_abuse_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = load_api_settings()
+    settings = load_settings()
     assert [settings.graphql_max_cost(tier) for tier in TIERS] == [20, 100, 500]
     assert settings.api_graphql_introspection is False
     assert settings.api_rate_limit_refused_per_address == 60
@@ -136,7 +141,7 @@ def test_abuse_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INSIGHTLITE_API_GRAPHQL_INTROSPECTION", "true")
     monkeypatch.setenv("INSIGHTLITE_API_GRAPHQL_MAX_COST_PRO", "40")
     monkeypatch.setenv("INSIGHTLITE_API_RATE_LIMIT_FREE", "5")
-    settings = load_api_settings()
+    settings = load_settings()
     assert settings.api_graphql_introspection is True
     assert settings.graphql_max_cost("pro") == 40
     # A query takes its cost from the tier's bucket: the maximum is at most its size.
@@ -144,11 +149,12 @@ def test_abuse_limits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_setting_is_documented() -> None:
-    text = API_DOCS.read_text()
-    documented = set(re.findall(r"^\| `(INSIGHTLITE_[A-Z0-9_]+)`", text, flags=re.M))
-    missing = [
-        ENV_PREFIX + name.upper()
-        for name in APISettings.model_fields
-        if ENV_PREFIX + name.upper() not in documented
-    ]
+    listed = settings_table(API_DOCS)
+    expected = variables_of(*API_DOCS_SECTIONS)
+    missing = sorted(expected - set(listed))
     assert not missing, f"settings missing from the table in docs/api.md: {missing}"
+    # The pipeline's settings are in the README; a name here must be this section's.
+    elsewhere = sorted(set(listed) - expected)
+    assert not elsewhere, f"not settings of the query API's sections: {elsewhere}"
+    twice = sorted(name for name, count in Counter(listed).items() if count > 1)
+    assert not twice, f"listed more than once in docs/api.md: {twice}"

@@ -23,7 +23,7 @@ from connectors.kafka.topics import (
 )
 from devtools.local_kafka import LocalKafka, free_port
 from foundation.settings import ConfigError, Settings, load_settings
-from insightlite.kafka_cli import add_kafka_parser, cmd_kafka
+from insightlite.cli.kafka import add_parser, cmd_kafka, kafka_settings
 from tests.kafka_fixture import TopicFactory
 
 
@@ -123,8 +123,9 @@ def test_unreachable_broker_is_a_clear_error() -> None:
 
 def _run_cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="insightlite")
-    add_kafka_parser(parser.add_subparsers(dest="command", required=True))
-    return cmd_kafka(parser.parse_args(["kafka", *argv]))
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["kafka", *argv])
+    return cmd_kafka(args, kafka_settings(args))
 
 
 def test_cli_init_and_topics(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 
-from insightlite.cli import build_parser
+from insightlite.cli.parser import build_parser
 
 
 def _parsers(

@@ -1,5 +1,7 @@
-"""Crash safety, proved: SIGKILL a worker at random moments, restart it, and
-the tables hold exactly what a run without crashes holds."""
+"""Crash safety, proved: SIGKILL a worker at random moments after real progress,
+restart the broker under it, resume, and every output (the tables, the archive, the
+dead letters, and the topics reduced by their keys) holds exactly what a run
+without crashes holds."""
 
 from __future__ import annotations
 
@@ -21,12 +23,19 @@ import pytest
 
 from connectors.kafka.topics import create_topics, topic_name
 from devtools.generator import generate_records
+from devtools.local_kafka import LocalKafka
 from foundation.settings import load_settings
 from tests.e2e.cli import ROOT, query_json
 from tests.flows.test_kafka_flow import produce_raw, run_kafka
+from tests.kafka_fixture import read_topic, topic_size
 
 EVENTS = 200_000
 NOW_MS = 1_764_072_000_000
+
+
+def _partition(source: str) -> str:
+    """A source partition's name without the run's topic prefix (truth. or crashed.)."""
+    return source.split(".", 1)[1] if source.startswith(("truth.", "crashed.")) else source
 
 
 def _committed_epoch(recovery: Path) -> int:
@@ -57,7 +66,7 @@ def _tables(data_dir: Path) -> dict[str, Any]:
     archive = ds.dataset(data_dir / "archive" / "events", partitioning="hive").to_table()
     ids = Counter(archive.column("event_id").to_pylist())
     dead_letters = Counter(
-        (record["source"], record["offset"], record["stage"])
+        (_partition(record["source"]), record["offset"], record["stage"])
         for path in (data_dir / "archive" / "dead_letter").rglob("*.jsonl")
         for record in map(orjson.loads, path.read_bytes().splitlines())
     )
@@ -71,77 +80,105 @@ def _tables(data_dir: Path) -> dict[str, Any]:
     }
 
 
-@pytest.mark.slow
-def test_sigkill_three_times_loses_nothing_and_counts_nothing_twice(
-    kafka_broker: Any, kafka_topics: Any, tmp_path: Path
-) -> None:
-    prefix = kafka_topics.prefix()
-    settings = load_settings(
-        kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
-        kafka_topic_prefix=prefix,
-        kafka_partitions=3,
-    )
-    create_topics(settings)
-    records = list(generate_records(EVENTS, seed=12, now_ms=NOW_MS))
-    produce_raw(kafka_broker.bootstrap_servers, topic_name(settings, "raw_events"), records)
-    env = {
-        **os.environ,
-        "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
-        "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,
-        "INSIGHTLITE_IP_HASH_SECRET": "crash-test-secret-0123456",
-        "INSIGHTLITE_KAFKA_BATCH_SIZE": "2000",
-        "INSIGHTLITE_LOG_LEVEL": "WARNING",
-    }
-    truth = run_kafka(tmp_path / "truth", env)
-    expected = _tables(tmp_path / "truth")
-    assert expected["events"]["n"] > EVENTS * 0.9
+def _topics(bootstrap: str, prefix: str) -> dict[str, Any]:
+    """Every output topic read back (read committed), and reduced by its record keys.
 
-    crashed = tmp_path / "crashed"
-    recovery = tmp_path / "recovery"
-    env_crash = {**env, "INSIGHTLITE_SNAPSHOT_SECONDS": "1", "INSIGHTLITE_BACKUP_SECONDS": "0"}
-    rng = random.Random(int(os.environ.get("CRASH_TEST_SEED", "7")))
-    kills = 0
-    for _ in range(3):
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "insightlite.cli",
-                "run",
-                "--input",
-                "kafka",
-                "--stop-at-end",
-                "--data-dir",
-                str(crashed),
-                "--recovery-dir",
-                str(recovery),
-                "--json",
-            ],
-            cwd=ROOT,
-            env=env_crash,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        # Kill only after measurable progress: a new epoch committed in the recovery
-        # store, so every kill lands after real work and before the input's end.
-        committed = _committed_epoch(recovery)
-        deadline = time.monotonic() + 120
-        while (
-            worker.poll() is None
-            and _committed_epoch(recovery) <= committed
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
-        time.sleep(rng.uniform(0.5, 2.5))
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGKILL)
-            kills += 1
-        worker.communicate(timeout=60)
-    assert kills == 3
-    final = run_kafka(crashed, {**env_crash}, "--recovery-dir", str(recovery))
-    # Resumed, not restarted from the beginning (which would read EVENTS again).
-    assert 0 < final["events_in"] < EVENTS
-    got = _tables(crashed)
+    The topics are at least once: a replay may produce a record again, always with
+    the same key, so after dropping repeated keys they must equal a run without
+    crashes.
+    """
+    names = load_settings(kafka_bootstrap_servers=bootstrap, kafka_topic_prefix=prefix)
+
+    def read(topic: str) -> list[dict[str, Any]]:
+        name = topic_name(names, topic)
+        return [
+            orjson.loads(m.value())
+            for m in read_topic(bootstrap, name, topic_size(bootstrap, name))
+        ]
+
+    processed = read("processed_events")
+    dead = read("dead_letter")
+    heat: dict[tuple[Any, ...], int] = {}
+    for update in read("heatmap_updates"):
+        cell = tuple(update[k] for k in HEAT_CELL)
+        heat[(update["update_id"], *cell)] = update["interaction_count"]
+    heat_by_cell: Counter[tuple[Any, ...]] = Counter()
+    for (_update, *cell), count in heat.items():
+        heat_by_cell[tuple(cell)] += count
+    return {
+        "processed_ids": Counter(record["event_id"] for record in processed),
+        "dead_keys": Counter((_partition(r["source"]), r["offset"], r["stage"]) for r in dead),
+        "heat": dict(heat_by_cell),
+    }
+
+
+HEAT_CELL = (
+    "site_id",
+    "url_path",
+    "device_type",
+    "date_bucket",
+    "interaction_type",
+    "grid_x",
+    "grid_y",
+)
+
+
+@pytest.mark.slow
+def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    with LocalKafka() as kafka:
+        bootstrap = kafka.bootstrap_servers
+        records = list(generate_records(EVENTS, seed=12, now_ms=NOW_MS))
+        # The same input under two prefixes: one run without crashes, one with.
+        for prefix in ("truth.", "crashed."):
+            settings = load_settings(
+                kafka_bootstrap_servers=bootstrap, kafka_topic_prefix=prefix, kafka_partitions=3
+            )
+            create_topics(settings)
+            produce_raw(bootstrap, topic_name(settings, "raw_events"), records)
+        env = {
+            **os.environ,
+            "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "INSIGHTLITE_IP_HASH_SECRET": "crash-test-secret-0123456",
+            "INSIGHTLITE_KAFKA_BATCH_SIZE": "2000",
+            "INSIGHTLITE_LOG_LEVEL": "WARNING",
+        }
+        truth = run_kafka(tmp_path / "truth", {**env, "INSIGHTLITE_KAFKA_TOPIC_PREFIX": "truth."})
+        expected = _tables(tmp_path / "truth")
+        assert expected["events"]["n"] > EVENTS * 0.9
+        expected_topics = _topics(bootstrap, "truth.")
+
+        crashed = tmp_path / "crashed"
+        recovery = tmp_path / "recovery"
+        env_crash = {
+            **env,
+            "INSIGHTLITE_KAFKA_TOPIC_PREFIX": "crashed.",
+            "INSIGHTLITE_SNAPSHOT_SECONDS": "1",
+            "INSIGHTLITE_BACKUP_SECONDS": "0",
+        }
+        rng = random.Random(int(os.environ.get("CRASH_TEST_SEED", "7")))
+        kills = restarts = 0
+        for attempt in range(3):
+            worker = _start_worker(crashed, recovery, env_crash)
+            _wait_for_progress(worker, recovery)
+            if attempt == 1:
+                # The broker goes away and comes back under a running worker.
+                kafka.restart()
+                restarts += 1
+                _wait_for_progress(worker, recovery)
+            time.sleep(rng.uniform(0.5, 2.5))
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                kills += 1
+            worker.communicate(timeout=60)
+        assert (kills, restarts) == (3, 1)
+        final = run_kafka(crashed, env_crash, "--recovery-dir", str(recovery))
+        # Resumed, not restarted from the beginning (which would read EVENTS again).
+        assert 0 < final["events_in"] < EVENTS
+        got = _tables(crashed)
+        got_topics = _topics(bootstrap, "crashed.")
+
     assert got["events"] == expected["events"]
     assert got["sessions"] == expected["sessions"]
     assert got["heat"] == expected["heat"]
@@ -151,3 +188,43 @@ def test_sigkill_three_times_loses_nothing_and_counts_nothing_twice(
     assert got["dead_letters"] == expected["dead_letters"]
     assert max(got["dead_letters"].values()) == 1
     assert sum(got["dead_letters"].values()) == truth["rejected_total"]
+    # The topics, reduced by their keys, hold what a run without crashes holds.
+    assert set(got_topics["processed_ids"]) == set(expected_topics["processed_ids"])
+    assert len(expected_topics["processed_ids"]) == truth["accepted"] - truth["duplicates"]
+    assert set(got_topics["dead_keys"]) == set(expected_topics["dead_keys"])
+    assert got_topics["heat"] == expected_topics["heat"]
+
+
+def _start_worker(data_dir: Path, recovery: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "insightlite.cli",
+            "run",
+            "--input",
+            "kafka",
+            "--stop-at-end",
+            "--data-dir",
+            str(data_dir),
+            "--recovery-dir",
+            str(recovery),
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_progress(worker: subprocess.Popen[bytes], recovery: Path) -> None:
+    """Until the recovery store commits a new epoch: a kill then lands after real work."""
+    committed = _committed_epoch(recovery)
+    deadline = time.monotonic() + 120
+    while (
+        worker.poll() is None
+        and _committed_epoch(recovery) <= committed
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)

@@ -18,6 +18,9 @@ import hcl2
 import pytest
 
 from foundation.settings import ENV_PREFIX, Settings
+from foundation.settings.api import QueryAPISettings
+from foundation.settings.auth import JWTSettings
+from foundation.settings.webhooks import WebhookSettings
 from tests.infra.hcl import Module, clean
 from tests.infra.render import (
     K8S_DIR,
@@ -46,11 +49,12 @@ ASSUMED_API_SETTINGS = {
 
 
 def api_settings() -> set[str]:
-    try:
-        from api.query.settings import APISettings
-    except ImportError:
-        return ASSUMED_API_SETTINGS
-    return {ENV_PREFIX + name.upper() for name in APISettings.model_fields}
+    """The variables of the query API's sections of the settings model."""
+    return {
+        ENV_PREFIX + name.upper()
+        for section in (QueryAPISettings, JWTSettings, WebhookSettings)
+        for name in section.model_fields
+    }
 
 
 API_SETTINGS = api_settings()

@@ -18,17 +18,17 @@ import uvicorn
 from rich.console import Console
 
 from api.query.auth import TokenVerifier
-from api.query.settings import load_api_settings
-from foundation.settings import ConfigError
-from insightlite import api_cli
-from insightlite.api_cli import (
+from foundation.settings import ConfigError, load_settings
+from insightlite.cli.api import (
     _FLAG_VARIABLES,
-    add_api_parsers,
+    add_parser,
+    api_settings,
     cmd_api,
     cmd_token,
     parse_duration,
-    serve_demo,
 )
+from insightlite.cli.options import settings_from_args
+from insightlite.demo_server import serve_demo
 from tests.api.query_support import SECRET, PipelineData
 
 pytest_plugins = ["tests.api.query_fixtures"]
@@ -45,13 +45,20 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     monkeypatch.setenv("INSIGHTLITE_JWT_SECRET", SECRET)
-    monkeypatch.setattr(api_cli, "configure_logging", lambda *args, **kwargs: None)
 
 
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="insightlite")
-    add_api_parsers(parser.add_subparsers(dest="command", required=True))
+    add_parser(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(argv)
+
+
+def run_token(args: argparse.Namespace) -> int:
+    return cmd_token(args, settings_from_args(args))
+
+
+def run_api(args: argparse.Namespace) -> int:
+    return cmd_api(args, api_settings(args))
 
 
 def test_token_create_prints_a_token_the_api_accepts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,9 +78,9 @@ def test_token_create_prints_a_token_the_api_accepts(capsys: pytest.CaptureFixtu
         "--sub",
         "reporting",
     )
-    assert cmd_token(args) == 0
+    assert run_token(args) == 0
     token = capsys.readouterr().out.strip()
-    principal = TokenVerifier.from_settings(load_api_settings()).verify(token)
+    principal = TokenVerifier.from_settings(load_settings()).verify(token)
     assert principal.sites == {"shop.example.com", "blog.example.org"}
     assert principal.permissions == {"stats:read", "export:write"}
     assert principal.tier == "pro" and principal.subject == "reporting"
@@ -84,10 +91,10 @@ def test_token_create_prints_a_token_the_api_accepts(capsys: pytest.CaptureFixtu
 
 def test_token_create_refuses_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     args = parse("token", "create", "--site", "shop.example.com", "--permissions", "admin")
-    assert cmd_token(args) == 2
+    assert run_token(args) == 2
     assert "admin" in capsys.readouterr().err
     args = parse("token", "create", "--site", "not a site")
-    assert cmd_token(args) == 2
+    assert run_token(args) == 2
     with pytest.raises(SystemExit):
         parse("token", "create", "--site", "s", "--ttl", "forever")
     with pytest.raises(SystemExit):
@@ -97,7 +104,7 @@ def test_token_create_refuses_bad_input(capsys: pytest.CaptureFixture[str]) -> N
 def test_token_create_needs_a_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INSIGHTLITE_JWT_SECRET")
     with pytest.raises(ConfigError, match="INSIGHTLITE_JWT_SECRET"):
-        cmd_token(parse("token", "create", "--site", "shop.example.com"))
+        run_token(parse("token", "create", "--site", "shop.example.com"))
 
 
 @pytest.mark.parametrize(
@@ -115,7 +122,7 @@ def test_api_command_runs_uvicorn_with_the_factory(
     args = parse(
         "api", "--port", "8123", "--workers", "3", "--clickhouse", "clickhouse://h:9000/db"
     )
-    assert cmd_api(args) == 0
+    assert run_api(args) == 0
     (positional, options) = calls[0]
     assert positional == ("api.query.app:app_from_environment",)
     assert options["factory"] is True
@@ -128,7 +135,7 @@ def test_api_command_runs_uvicorn_with_the_factory(
 
     # Over embedded chdb one process only may hold the data directory.
     calls.clear()
-    assert cmd_api(parse("api", "--workers", "4", "--clickhouse", "chdb:/tmp/x")) == 0
+    assert run_api(parse("api", "--workers", "4", "--clickhouse", "chdb:/tmp/x")) == 0
     assert calls[0][1]["workers"] == 1
     assert "one process per data directory" in capsys.readouterr().err
 
@@ -137,7 +144,7 @@ def test_api_command_checks_the_key_first(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("INSIGHTLITE_JWT_SECRET")
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
     with pytest.raises(ConfigError, match="INSIGHTLITE_JWT_SECRET"):
-        cmd_api(parse("api"))
+        run_api(parse("api"))
 
 
 def _free_port() -> int:
@@ -151,8 +158,6 @@ def test_serve_demo_serves_the_data_over_loopback(
     pipeline_data: PipelineData, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = _free_port()
-    monkeypatch.setenv("INSIGHTLITE_API_PORT", str(port))
-    monkeypatch.delenv("INSIGHTLITE_JWT_SECRET")  # the demo makes a secret of its own
     servers: list[uvicorn.Server] = []
     original_run = uvicorn.Server.run
 
@@ -163,7 +168,9 @@ def test_serve_demo_serves_the_data_over_loopback(
     monkeypatch.setattr(uvicorn.Server, "run", capture)
     output = io.StringIO()
     console = Console(file=output, width=400)
-    thread = threading.Thread(target=serve_demo, args=(pipeline_data.settings, console))
+    # No signing key configured (the demo makes a secret of its own), a free port.
+    settings = pipeline_data.settings.with_overrides(jwt_secret=None, api_port=port)
+    thread = threading.Thread(target=serve_demo, args=(settings, console))
     thread.start()
     try:
         base = f"http://127.0.0.1:{port}"

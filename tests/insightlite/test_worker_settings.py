@@ -35,7 +35,8 @@ SECRET_FIELDS = sorted(
 
 
 def _settings_with_secrets(tmp_path: Path) -> Settings:
-    values = {name: SecretStr(f"{name}-secret-value-1234") for name in SECRET_FIELDS}
+    # Long enough for every secret's own checks (an HS* JWT secret needs 32 characters).
+    values = {name: SecretStr(f"{name}-secret-value-1234-{'x' * 24}") for name in SECRET_FIELDS}
     return Settings(
         data_dir=tmp_path,
         kafka_security_protocol="SASL_SSL",
@@ -54,7 +55,7 @@ def test_every_secret_setting_survives_the_hand_over(tmp_path: Path) -> None:
     for name in SECRET_FIELDS:
         value = getattr(received, name)
         assert isinstance(value, SecretStr)
-        assert value.get_secret_value() == f"{name}-secret-value-1234", name
+        assert value.get_secret_value() == f"{name}-secret-value-1234-{'x' * 24}", name
     # Everything else arrives as it was, too.
     assert received.model_dump() == settings.model_dump()
 
@@ -69,5 +70,5 @@ def test_two_worker_processes_see_the_kafka_password(tmp_path: Path) -> None:
     run_local_cluster(settings_probe, kwargs, 2, timeout=120)
     for process_id in (0, 1):
         seen = orjson.loads((summaries / f"probe-{process_id}.json").read_bytes())
-        assert seen["kafka_sasl_password"] == "kafka_sasl_password-secret-value-1234"
-        assert seen["ip_hash_secret"] == "ip_hash_secret-secret-value-1234"
+        assert seen["kafka_sasl_password"] == f"kafka_sasl_password-secret-value-1234-{'x' * 24}"
+        assert seen["ip_hash_secret"] == f"ip_hash_secret-secret-value-1234-{'x' * 24}"

@@ -22,8 +22,8 @@ from api.query.heatmap_cells import (
     fetch_cells,
     fetch_scroll_depth,
 )
-from foundation.logs import configure_logging
-from foundation.settings import ConfigError
+from foundation.settings import ConfigError, Settings
+from insightlite.cli.options import add_common_flags, set_command, settings_from_args
 
 if TYPE_CHECKING:
     from connectors.clickhouse import ClickHouseClient
@@ -49,12 +49,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_heatmap_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     """Add the ``heatmap`` subcommand to ``subparsers`` (from ``add_subparsers``)."""
-    # insightlite.cli imports this module to build its parser; importing it back here,
-    # once it is loaded, avoids an import cycle.
-    from insightlite.cli import _common
-
     heatmap = subparsers.add_parser(
         "heatmap",
         help="render one page's click, move or scroll heatmap as a PNG",
@@ -90,7 +86,36 @@ def add_heatmap_parser(subparsers: Any) -> None:
         "(default: INSIGHTLITE_HEATMAP_CELL_HEIGHT_PX)",
     )
     heatmap.add_argument("--out", required=True, help="PNG file to write")
-    _common(heatmap)
+    add_common_flags(heatmap)
+    set_command(
+        heatmap, cmd_heatmap, load_settings=heatmap_settings, error_prefix="insightlite heatmap"
+    )
+
+
+def heatmap_filter(args: argparse.Namespace) -> HeatmapFilter:
+    """The filter the arguments ask for; ValueError names what is wrong."""
+    return HeatmapFilter(
+        site_id=args.site,
+        url_path=args.path,
+        interaction_type=args.interaction_type,
+        device_type=args.device,
+        date_from=args.date_from,
+        date_to=args.date_to,
+    )
+
+
+def _bad_filter(exc: ValueError) -> str:
+    prefix = "" if isinstance(exc, ConfigError) else "bad arguments: "
+    return f"{prefix}{exc}"
+
+
+def heatmap_settings(args: argparse.Namespace) -> Settings:
+    """The settings, once the filter is known to be valid (a bad filter is named first)."""
+    try:
+        heatmap_filter(args)
+    except ValueError as exc:
+        raise ConfigError(_bad_filter(exc)) from None
+    return settings_from_args(args)
 
 
 def _fail(message: str, code: int) -> int:
@@ -117,27 +142,16 @@ def _total_and_png(
     return total, render_heatmap_png(cells, title=title, cell_height_px=cell_height_px)
 
 
-def cmd_heatmap(args: argparse.Namespace) -> int:
+def cmd_heatmap(args: argparse.Namespace, settings: Settings) -> int:
     """Fetch the filter's cells (or scroll curve), write the PNG, print where and the total."""
     from api.query.heatmap_png import describe_filter
     from connectors.clickhouse import ClickHouseError
-    from insightlite.cli import _settings
-    from insightlite.clickhouse_cli import StorageUnavailable, open_for_reading
+    from insightlite.cli.storage import StorageUnavailable, open_for_reading
 
     try:
-        flt = HeatmapFilter(
-            site_id=args.site,
-            url_path=args.path,
-            interaction_type=args.interaction_type,
-            device_type=args.device,
-            date_from=args.date_from,
-            date_to=args.date_to,
-        )
-        settings = _settings(args)
+        flt = heatmap_filter(args)
     except ValueError as exc:  # ConfigError is a ValueError too
-        prefix = "" if isinstance(exc, ConfigError) else "bad arguments: "
-        return _fail(f"{prefix}{exc}", 2)
-    configure_logging(settings.log_level, settings.log_format)
+        return _fail(_bad_filter(exc), 2)
 
     title = describe_filter(flt)
     try:

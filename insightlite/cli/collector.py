@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 from typing import Any
 
-from foundation.settings import ENV_PREFIX, ConfigError, Settings
+from foundation.settings import ENV_PREFIX, Settings
+from insightlite.cli.options import set_command, settings_from_args
 
 APP_FACTORY = "api.collector.app:create_app_from_env"
 HTTP_PROTOCOL = "api.collector.connections:GuardedHTTPProtocol"
@@ -31,7 +31,7 @@ _FLAG_SETTINGS = {
 }
 
 
-def add_collector_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     """Add the ``collector`` subcommand to ``subparsers`` (from ``add_subparsers``)."""
     collector = subparsers.add_parser(
         "collector",
@@ -51,6 +51,12 @@ def add_collector_parser(subparsers: Any) -> None:
     )
     collector.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
     collector.add_argument("--log-format", help="console or json")
+    set_command(
+        collector,
+        cmd_collector,
+        load_settings=collector_settings,
+        error_prefix="insightlite collector",
+    )
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -72,23 +78,22 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def cmd_collector(args: argparse.Namespace) -> int:
+def collector_settings(args: argparse.Namespace) -> Settings:
+    """The settings with this command's flags applied, Kafka's checked now rather than
+    on the first request."""
     from connectors.kafka.config import client_config
-    from foundation.logs import configure_logging
-    from insightlite.cli import _settings
 
     overrides = {
         setting: getattr(args, flag, None)
         for flag, setting in _FLAG_SETTINGS.items()
         if flag not in ("log_level", "log_format")
     }
-    try:
-        settings = _settings(args, **overrides)
-        client_config(settings)  # fail now, not on the first request
-    except ConfigError as exc:
-        print(f"insightlite collector: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level, settings.log_format)
+    settings = settings_from_args(args, **overrides)
+    client_config(settings)
+    return settings
+
+
+def cmd_collector(args: argparse.Namespace, settings: Settings) -> int:
     run_collector(settings, args)
     return 0
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from foundation.logs import configure_logging
 from foundation.settings import ConfigError, Settings
+from insightlite.cli.options import add_logging_flags, set_command, settings_from_args
 
 # How long a command waits for an unreachable broker before saying so.
 CLI_TIMEOUT_S = 10.0
@@ -35,11 +35,6 @@ def _port(text: str) -> int:
     return value
 
 
-def _logging_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (INSIGHTLITE_LOG_LEVEL)")
-    parser.add_argument("--log-format", help="console or json (INSIGHTLITE_LOG_FORMAT)")
-
-
 def _bootstrap_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap-servers",
@@ -48,7 +43,7 @@ def _bootstrap_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_kafka_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     """Add the ``kafka`` subcommand to ``subparsers`` (from ``add_subparsers``)."""
     kafka = subparsers.add_parser(
         "kafka",
@@ -74,7 +69,7 @@ def add_kafka_parser(subparsers: Any) -> None:
     broker.add_argument(
         "--init", action="store_true", help="create the pipeline's topics once it is up"
     )
-    _logging_flags(broker)
+    add_logging_flags(broker)
 
     init = kafka_sub.add_parser(
         "init",
@@ -83,11 +78,12 @@ def add_kafka_parser(subparsers: Any) -> None:
         "_REPLICATION and _RETENTION_HOURS; existing topics are left unchanged.",
     )
     _bootstrap_flag(init)
-    _logging_flags(init)
+    add_logging_flags(init)
 
     topics = kafka_sub.add_parser("topics", help="list the pipeline's topics")
     _bootstrap_flag(topics)
-    _logging_flags(topics)
+    add_logging_flags(topics)
+    set_command(kafka, cmd_kafka, load_settings=kafka_settings, error_prefix="insightlite kafka")
 
 
 def _fail(message: str, code: int) -> int:
@@ -95,22 +91,16 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _kafka_settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    from insightlite.cli import _settings
-
-    return _settings(
-        args, kafka_bootstrap_servers=getattr(args, "bootstrap_servers", None), **extra
+def kafka_settings(args: argparse.Namespace) -> Settings:
+    """The settings with ``--bootstrap-servers`` applied."""
+    return settings_from_args(
+        args, kafka_bootstrap_servers=getattr(args, "bootstrap_servers", None)
     )
 
 
-def cmd_kafka(args: argparse.Namespace) -> int:
+def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.kafka.topics import ADMIN_LOGGER
 
-    try:
-        settings = _kafka_settings(args)
-    except ConfigError as exc:
-        return _fail(str(exc), 2)
-    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level != "DEBUG":
         # The command prints its own outcome; the admin client's retries and per-topic log
         # lines would only repeat it (or bury it under one line per refused connection).
@@ -200,9 +190,7 @@ def _run_broker(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  export INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}")
         print(f"  broker log: {broker.log_path}")
         if args.init:
-            code = _init(
-                settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
-            )
+            code = _init(settings.with_overrides(kafka_bootstrap_servers=broker.bootstrap_servers))
             if code:
                 return code
         print("press Ctrl-C to stop", flush=True)

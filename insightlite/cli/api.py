@@ -1,4 +1,4 @@
-"""The `insightlite api` and `insightlite token` commands, and the demo's API server.
+"""The `insightlite api` and `insightlite token` commands.
 
     insightlite api [--host H] [--port P] [--workers N]
     insightlite token create --site S [--site S2] [--permissions stats:read,...]
@@ -12,22 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
-import orjson
-
-from foundation.logs import configure_logging
-from foundation.settings import ConfigError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from api.query.settings import APISettings
-    from foundation.settings import Settings
+from foundation.settings import Settings
+from insightlite.cli.options import add_common_flags, set_command, settings_from_args
 
 DEFAULT_PERMISSIONS = "stats:read,sessions:read,heatmaps:read"
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*\Z")
@@ -74,11 +64,8 @@ def _workers(text: str) -> int:
     return value
 
 
-def add_api_parsers(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     """Add ``api`` and ``token`` to ``subparsers`` (from ``add_subparsers``)."""
-    # insightlite.cli imports this module to build its parser; import back lazily.
-    from insightlite.cli import _common
-
     api = subparsers.add_parser(
         "api",
         help="serve the query API (REST, GraphQL, heatmap images, exports)",
@@ -93,7 +80,8 @@ def add_api_parsers(subparsers: Any) -> None:
         type=_workers,
         help="worker processes (INSIGHTLITE_API_WORKERS, default 1; always 1 over embedded chdb)",
     )
-    _common(api)
+    add_common_flags(api)
+    set_command(api, cmd_api, load_settings=api_settings)
 
     token = subparsers.add_parser("token", help="API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -119,27 +107,28 @@ def add_api_parsers(subparsers: Any) -> None:
         "--ttl", type=parse_duration, default=parse_duration("24h"), help="lifetime (default 24h)"
     )
     create.add_argument("--sub", default="insightlite-cli", help="subject (who holds the token)")
+    set_command(token, cmd_token)
 
 
 def _uses_embedded_engine(settings: Settings) -> bool:
     return settings.resolved_clickhouse_url.startswith("chdb:")
 
 
-def cmd_api(args: argparse.Namespace) -> int:
+def api_settings(args: argparse.Namespace) -> Settings:
+    """The settings with ``--host``, ``--port`` and ``--workers`` applied."""
+    return settings_from_args(
+        args, api_host=args.host, api_port=args.port, api_workers=args.workers
+    )
+
+
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     """Check the settings, then run uvicorn with the app factory in each worker."""
     import uvicorn
 
     from api.query.auth import TokenVerifier
-    from api.query.settings import load_api_settings
-    from insightlite.cli import _settings
 
-    settings = _settings(args)
-    api_settings = load_api_settings(
-        api_host=args.host, api_port=args.port, api_workers=args.workers
-    )
-    TokenVerifier.from_settings(api_settings)  # a missing key fails here, not per worker
-    configure_logging(settings.log_level, settings.log_format)
-    workers = api_settings.api_workers
+    TokenVerifier.from_settings(settings)  # a missing key fails here, not per worker
+    workers = settings.api_workers
     if workers > 1 and _uses_embedded_engine(settings):
         print(
             "insightlite api: embedded chdb allows one process per data directory; "
@@ -157,8 +146,8 @@ def cmd_api(args: argparse.Namespace) -> int:
     uvicorn.run(
         "api.query.app:app_from_environment",
         factory=True,
-        host=api_settings.api_host,
-        port=api_settings.api_port,
+        host=settings.api_host,
+        port=settings.api_port,
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
@@ -167,12 +156,10 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_token(args: argparse.Namespace) -> int:
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     """Print a token signed with the configured key."""
     from api.query.auth import TokenRequest, create_token, signing_key
-    from api.query.settings import load_api_settings
 
-    api_settings = load_api_settings()
     try:
         request = TokenRequest(
             subject=args.sub,
@@ -184,111 +171,14 @@ def cmd_token(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"insightlite token: {exc}", file=sys.stderr)
         return 2
-    algorithm, key = signing_key(api_settings)
+    algorithm, key = signing_key(settings)
     print(
         create_token(
             request,
             algorithm=algorithm,
             key=key,
-            audience=api_settings.jwt_audience,
-            issuer=api_settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
         )
     )
     return 0
-
-
-def _demo_api_settings(api_settings: APISettings) -> tuple[APISettings, str, Any]:
-    """Settings that can both sign and verify: the configured keys, or a fresh secret."""
-    from pydantic import SecretStr
-
-    from api.query.auth import signing_key
-
-    try:
-        algorithm, key = signing_key(api_settings)
-        return api_settings, algorithm, key
-    except ConfigError:
-        pass
-    secret = secrets.token_urlsafe(32)
-    demo = api_settings.model_copy(
-        update={"jwt_algorithms": ["HS256"], "jwt_secret": SecretStr(secret)}
-    )
-    return demo, "HS256", secret.encode()
-
-
-def _demo_sites(settings: Settings) -> tuple[list[str], tuple[str, str] | None]:
-    """The sites with data, and the (site, path) of the busiest clicked page."""
-    from api.query.heatmap_cells import busiest_page
-    from connectors.clickhouse import connect
-
-    client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
-    try:
-        rows = client.query(
-            f"SELECT DISTINCT site_id FROM {client.database}.sessions ORDER BY site_id"
-        ).rows
-        return [str(row[0]) for row in rows], busiest_page(client)
-    finally:
-        client.close()
-
-
-def serve_demo(settings: Settings, console: Console) -> None:
-    """Serve the API over the demo's data in this process until interrupted.
-
-    chdb allows one process per data directory, so the server runs here, after the
-    demo's own clients are done, with one worker. Prints a token for every site of the
-    demo (all permissions, 24 hours) and curl commands to try.
-    """
-    import uvicorn
-
-    from api.query.app import create_app
-    from api.query.auth import PERMISSIONS, TokenRequest, create_token
-    from api.query.settings import load_api_settings
-
-    api_settings, algorithm, key = _demo_api_settings(load_api_settings())
-    sites, busiest = _demo_sites(settings)
-    if not sites:
-        console.print("[yellow]no sessions were written; nothing to serve[/yellow]")
-        return
-    token = create_token(
-        TokenRequest(
-            subject="insightlite-demo",
-            sites=tuple(sites),
-            permissions=PERMISSIONS,
-            tier="enterprise",
-            ttl_seconds=86_400,
-        ),
-        algorithm=algorithm,
-        key=key,
-        audience=api_settings.jwt_audience,
-        issuer=api_settings.jwt_issuer,
-    )
-    site, path = busiest or (sites[0], "/")
-    base = f"http://{api_settings.api_host}:{api_settings.api_port}"
-    auth = f'-H "Authorization: Bearer {token}"'
-    graphql_body = orjson.dumps(
-        {"query": f'{{ site(id: "{site}") {{ stats {{ pageviews visitors bounceRate }} }} }}'}
-    ).decode()
-    page = quote(path, safe="/")
-    console.print(f"\n[bold]Query API[/bold] on {base} (Ctrl-C stops it)")
-    console.print(
-        f"  token (24 h, all permissions, sites {', '.join(sites)}):\n  {token}\n\n"
-        f"  curl {auth} '{base}/v1/sites/{site}/stats'\n"
-        f"  curl {auth} '{base}/v1/sites/{site}/heatmap?path={page}&type=click'\n"
-        f"  curl {auth} -o heatmap.png '{base}/v1/sites/{site}/heatmap.png?path={page}'\n"
-        f"  curl {auth} '{base}/v1/sites/{site}/sessions?limit=5'\n"
-        f"  curl {auth} -H 'Content-Type: application/json' -d '{graphql_body}' '{base}/graphql'\n"
-        f"  OpenAPI document: {base}/openapi.json\n",
-        soft_wrap=True,
-        markup=False,
-        highlight=False,
-    )
-    app = create_app(settings, api_settings)
-    config = uvicorn.Config(
-        app,
-        host=api_settings.api_host,
-        port=api_settings.api_port,
-        workers=1,
-        log_level="warning",
-        server_header=False,
-    )
-    server = uvicorn.Server(config)
-    server.run()

@@ -1,23 +1,16 @@
-"""The one configuration model of InsightLite.
-
-Every setting is read from an ``INSIGHTLITE_<NAME>`` environment variable and
-can be overridden by a command-line flag. Settings are validated when the
-process starts; an error names the environment variable it came from.
-"""
+"""Settings of the pipeline: storage, validation limits, sessions and heatmaps,
+crash recovery, logs and the run's metrics endpoint."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
-ENV_PREFIX = "INSIGHTLITE_"
-# \Z, not $ (which also matches before a final newline); use with fullmatch.
-SITE_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+from foundation.settings.common import check_site_ids, check_storage_url, split_csv
 
 DEFAULT_BOT_PATTERNS: tuple[str, ...] = (
     r"bot\b",
@@ -49,33 +42,8 @@ DEFAULT_BOT_PATTERNS: tuple[str, ...] = (
 )
 
 
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names the setting."""
-
-
-def check_storage_url(value: str) -> str:
-    """An archive-like location: a local path, file://, s3:// or memory://."""
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
-    if match and match.group(1).lower() not in {"file", "s3", "memory"}:
-        raise ValueError("must be a local path, file://, s3:// or memory://")
-    return value
-
-
-def split_csv(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-class Settings(BaseSettings):
-    """All settings of the pipeline, the CLI and the demo."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        extra="forbid",
-        validate_default=True,
-        case_sensitive=False,
-    )
+class PipelineSettings(BaseModel):
+    """The pipeline's section of :class:`foundation.settings.Settings`."""
 
     data_dir: Path = Field(
         default=Path("insightlite-data"),
@@ -153,28 +121,6 @@ class Settings(BaseSettings):
     heatmap_cell_height_px: int = Field(default=16, ge=1, le=1024)
     heatmap_window_seconds: float = Field(default=60.0, ge=1, le=86_400)
 
-    # --- Kafka -------------------------------------------------------------
-    kafka_bootstrap_servers: str = Field(
-        default="",
-        description="Comma-separated host:port of the Kafka brokers; empty means no Kafka.",
-    )
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = ""
-    kafka_sasl_username: str = ""
-    kafka_sasl_password: SecretStr | None = None
-    kafka_topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,100}$")
-    kafka_partitions: int = Field(default=12, ge=1, le=10_000)
-    kafka_replication: int = Field(default=1, ge=1, le=10)
-    kafka_retention_hours: float = Field(default=168.0, gt=0, le=24 * 365)
-    kafka_starting_offset: Literal["earliest", "latest"] = "earliest"
-    kafka_batch_size: int = Field(default=5_000, ge=1, le=100_000)
-    kafka_connect_timeout_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        le=3600,
-        description="How long a run waits for the Kafka brokers to answer before it stops.",
-    )
-
     # --- Recovery (crash safety of the flow) --------------------------------
     recovery_dir: str = Field(
         default="", description="Bytewax recovery store directory; empty turns recovery off."
@@ -189,60 +135,21 @@ class Settings(BaseSettings):
         "Fixed once the store exists.",
     )
 
-    # --- Collector (POST /ingest) -------------------------------------------
-    collector_host: str = "0.0.0.0"
-    collector_port: int = Field(default=8080, ge=1, le=65535)
-    collector_workers: int = Field(default=1, ge=1, le=64)
-    collector_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
-    collector_max_events: int = Field(default=500, ge=1, le=10_000)
-    collector_trusted_proxies: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Comma-separated IPs or CIDRs whose X-Forwarded-For is believed.",
-    )
-    collector_site_rate: float = Field(default=2_000.0, gt=0, description="events/s per site")
-    collector_site_burst: int = Field(default=20_000, ge=1)
-    collector_ip_rate: float = Field(default=50.0, gt=0, description="events/s per client IP")
-    collector_ip_burst: int = Field(default=1_000, ge=1)
-    collector_compression: Literal["lz4", "zstd"] = "lz4"
-    # Slow clients must not hold the collector's connections: a request's headers and
-    # its body each have a deadline, and one client address a bounded number of them.
-    collector_header_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=3600, description="Seconds to receive a request's headers."
-    )
-    collector_body_timeout_seconds: float = Field(
-        default=30.0, gt=0, le=3600, description="Seconds to receive a request's body."
-    )
-    collector_max_connections_per_client: int = Field(
-        default=100, ge=1, le=1_000_000, description="Open connections per client address."
-    )
-
+    # --- Logs and the run's /metrics ----------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0 turns /metrics off.")
     metrics_host: str = Field(default="0.0.0.0", description="Address /metrics listens on.")
 
-    @field_validator("site_allowlist", "bot_patterns", "collector_trusted_proxies", mode="before")
+    @field_validator("site_allowlist", "bot_patterns", mode="before")
     @classmethod
-    def _csv(cls, value: Any) -> Any:
+    def _pipeline_lists(cls, value: Any) -> Any:
         return split_csv(value)
 
     @field_validator("site_allowlist")
     @classmethod
     def _site_ids(cls, value: list[str]) -> list[str]:
-        for site in value:
-            if not SITE_ID_PATTERN.fullmatch(site):
-                raise ValueError(f"{site!r} is not a site id (1-64 of A-Za-z0-9._-)")
-        return value
-
-    @field_validator("collector_trusted_proxies")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for network in value:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"{network!r} is not an IP address or network") from exc
-        return value
+        return check_site_ids(value)
 
     @field_validator("bot_patterns")
     @classmethod
@@ -274,7 +181,7 @@ class Settings(BaseSettings):
         return check_storage_url(value)
 
     @model_validator(mode="after")
-    def _geoip_exists(self) -> Settings:
+    def _geoip_exists(self) -> Self:
         if self.geoip_db:
             path = Path(self.geoip_db)
             if not path.is_file():
@@ -282,7 +189,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _session_lengths(self) -> Settings:
+    def _session_lengths(self) -> Self:
         if self.session_max_hours * 60 < self.session_gap_minutes:
             raise ValueError(
                 "session_max_hours: the session length cap is shorter than session_gap_minutes"
@@ -296,27 +203,3 @@ class Settings(BaseSettings):
     @property
     def resolved_archive_url(self) -> str:
         return self.archive_url or str(self.data_dir / "archive")
-
-
-def setting_name(location: tuple[Any, ...], message: str) -> str:
-    if location:
-        return ENV_PREFIX + str(location[0]).upper()
-    match = re.match(r"^(?:Value error, )?(\w+):", message)
-    return ENV_PREFIX + match.group(1).upper() if match else "settings"
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment, apply non-None overrides, validate.
-
-    Raises ConfigError whose message names every offending setting.
-    """
-    given = {key: value for key, value in overrides.items() if value is not None}
-    try:
-        return Settings(**given)
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            message = str(error["msg"])
-            name = setting_name(tuple(error.get("loc", ())), message)
-            lines.append(f"{name}: {message}")
-        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

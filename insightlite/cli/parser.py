@@ -1,0 +1,22 @@
+"""The `insightlite` argument parser, built from the command modules."""
+
+from __future__ import annotations
+
+import argparse
+
+from insightlite.cli import api, collector, demo, generate, heatmap, kafka, query, run, schema
+
+# In the order `insightlite --help` lists them.
+COMMAND_MODULES = (generate, run, demo, query, schema, heatmap, kafka, collector, api)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="insightlite",
+        description="Privacy-first web analytics pipeline. Settings come from INSIGHTLITE_* "
+        "environment variables; flags override them.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.add_parser(subparsers)
+    return parser

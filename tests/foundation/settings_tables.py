@@ -1,0 +1,56 @@
+"""The settings tables of the documentation, read as the variables they list.
+
+Each setting is documented once, in the table of its section: the pipeline, Kafka and
+collector settings in the README, the query API's (listening, limits, cache, tokens,
+webhooks) in docs/api.md. Both tables sit under a ``## Settings`` heading, one row per
+setting or per group of siblings: ``| `INSIGHTLITE_X_RATE`, `_X_BURST` | ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from foundation.settings import ENV_PREFIX
+from foundation.settings.api import QueryAPISettings
+from foundation.settings.auth import JWTSettings
+from foundation.settings.collector import CollectorSettings
+from foundation.settings.kafka import KafkaSettings
+from foundation.settings.pipeline import PipelineSettings
+from foundation.settings.webhooks import WebhookSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+API_DOCS = ROOT / "docs" / "api.md"
+
+README_SECTIONS = (PipelineSettings, KafkaSettings, CollectorSettings)
+API_DOCS_SECTIONS = (QueryAPISettings, JWTSettings, WebhookSettings)
+
+
+def variables_of(*sections: type[BaseModel]) -> set[str]:
+    """The ``INSIGHTLITE_*`` variables of the fields of ``sections``."""
+    return {ENV_PREFIX + name.upper() for section in sections for name in section.model_fields}
+
+
+def settings_table(path: Path) -> list[str]:
+    """The variables the first column of the table under ``## Settings`` names, in
+    order; a name listed twice appears twice."""
+    text = path.read_text()
+    heading = re.search(r"^## Settings[ \t]*$", text, flags=re.M)
+    assert heading, f"{path.name} has no '## Settings' heading"
+    section = text[heading.end() :]
+    following = re.search(r"^## ", section, flags=re.M)
+    section = section[: following.start()] if following else section
+    names: list[str] = []
+    for row in re.findall(r"^\|([^|\n]*)\|", section, flags=re.M):
+        full = re.findall(r"`(INSIGHTLITE_[A-Z0-9_]+)`", row)
+        names += full
+        # `INSIGHTLITE_COLLECTOR_SITE_RATE`, `_SITE_BURST`: a sibling keeps the first
+        # word after the prefix of the row's first name.
+        siblings = re.findall(r"`(_[A-Z0-9_]+)`", row)
+        if full and siblings:
+            stem = ENV_PREFIX + full[0].removeprefix(ENV_PREFIX).split("_", 1)[0]
+            names += [stem + sibling for sibling in siblings]
+    return names
