@@ -11,7 +11,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,12 +20,12 @@ import orjson
 import pyarrow.dataset as ds
 import pytest
 
-from connectors.kafka.topics import create_topics, topic_name
+from connectors.kafka.topics import topic_name
 from devtools.generator import generate_records
 from devtools.local_kafka import LocalKafka
 from foundation.settings import load_settings
-from tests.e2e.cli import ROOT, query_json
-from tests.flows.test_kafka_flow import produce_raw, run_kafka
+from tests.e2e.cli import query_json, start_insightlite
+from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
 from tests.kafka_fixture import read_topic, topic_size
 
 EVENTS = 200_000
@@ -132,11 +131,7 @@ def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing
         records = list(generate_records(EVENTS, seed=12, now_ms=NOW_MS))
         # The same input under two prefixes: one run without crashes, one with.
         for prefix in ("truth.", "crashed."):
-            settings = load_settings(
-                kafka_bootstrap_servers=bootstrap, kafka_topic_prefix=prefix, kafka_partitions=3
-            )
-            create_topics(settings)
-            produce_raw(bootstrap, topic_name(settings, "raw_events"), records)
+            raw_topic_with(bootstrap, prefix, records)
         env = {
             **os.environ,
             "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -196,26 +191,9 @@ def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing
 
 
 def _start_worker(data_dir: Path, recovery: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "insightlite.cli",
-            "run",
-            "--input",
-            "kafka",
-            "--stop-at-end",
-            "--data-dir",
-            str(data_dir),
-            "--recovery-dir",
-            str(recovery),
-            "--json",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    args = ["run", "--input", "kafka", "--stop-at-end", "--data-dir", str(data_dir)]
+    args += ["--recovery-dir", str(recovery), "--json"]
+    return start_insightlite(args, env, data_dir.parent / "worker.log")
 
 
 def _wait_for_progress(worker: subprocess.Popen[bytes], recovery: Path) -> None:

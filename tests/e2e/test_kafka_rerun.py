@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from connectors.kafka.topics import create_topics, topic_name
 from devtools.generator import generate_records
 from foundation.settings import load_settings
 from insightlite.runner import InputSpec, with_kafka_recovery
 from tests.e2e.cli import query_json
-from tests.flows.test_kafka_flow import produce_raw, run_kafka
+from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
 
 NOW_MS = 1_764_072_000_000
 EVENTS = 4_000
@@ -34,14 +33,8 @@ def test_a_second_run_resumes_where_the_first_stopped(
     kafka_broker: Any, kafka_topics: Any, tmp_path: Path
 ) -> None:
     prefix = kafka_topics.prefix()
-    settings = load_settings(
-        kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
-        kafka_topic_prefix=prefix,
-        kafka_partitions=3,
-    )
-    create_topics(settings)
     records = list(generate_records(EVENTS, seed=9, now_ms=NOW_MS))
-    produce_raw(kafka_broker.bootstrap_servers, topic_name(settings, "raw_events"), records)
+    raw_topic_with(kafka_broker.bootstrap_servers, prefix, records)
     env = {
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
         "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,

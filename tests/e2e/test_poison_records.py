@@ -15,11 +15,9 @@ from typing import Any
 
 import orjson
 
-from connectors.kafka.topics import create_topics, topic_name
 from devtools.generator import generate_records
-from foundation.settings import load_settings
 from tests.e2e.cli import insightlite, query_json
-from tests.flows.test_kafka_flow import produce_raw, run_kafka
+from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
 
 NOW_MS = 1_764_072_000_000
 UUID = "3f2b8c1e-1111-4222-8333-444455556666"
@@ -62,15 +60,9 @@ def test_poison_records_are_dead_lettered_and_everything_after_them_is_stored(
     kafka_broker: Any, kafka_topics: Any, tmp_path: Path
 ) -> None:
     prefix = kafka_topics.prefix()
-    settings = load_settings(
-        kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
-        kafka_topic_prefix=prefix,
-        kafka_partitions=1,
-    )
-    create_topics(settings)
     ordinary = list(generate_records(3_000, seed=21, now_ms=NOW_MS))
     records = ordinary[:1_000] + POISON + ordinary[1_000:]
-    produce_raw(kafka_broker.bootstrap_servers, topic_name(settings, "raw_events"), records)
+    raw_topic_with(kafka_broker.bootstrap_servers, prefix, records, partitions=1)
     env = {
         **os.environ,
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,

@@ -20,7 +20,7 @@ from devtools.generator import (
     GeneratorConfig,
     generate_records,
 )
-from foundation.settings import load_settings
+from foundation.settings import Settings, load_settings
 from tests.e2e.cli import insightlite, query_json
 from tests.kafka_fixture import read_topic
 from tests.privacy_scan import ip_leaks, planted_leaks
@@ -40,6 +40,18 @@ def produce_raw(bootstrap: str, topic: str, records: list[bytes]) -> None:
         producer.produce(topic, record, key=key.encode() if isinstance(key, str) else None)
         producer.poll(0)
     assert producer.flush(30) == 0
+
+
+def raw_topic_with(
+    bootstrap: str, prefix: str, records: list[bytes], *, partitions: int = 3
+) -> Settings:
+    """Create a run's topics under ``prefix`` and put ``records`` on its raw_events topic."""
+    settings = load_settings(
+        kafka_bootstrap_servers=bootstrap, kafka_topic_prefix=prefix, kafka_partitions=partitions
+    )
+    create_topics(settings)
+    produce_raw(bootstrap, topic_name(settings, "raw_events"), records)
+    return settings
 
 
 def run_kafka(data_dir: Path, env: dict[str, str], *extra: str) -> dict[str, Any]:
@@ -62,15 +74,9 @@ def test_flow_reads_raw_events_and_writes_every_output(
     kafka_broker: Any, kafka_topics: Any, tmp_path: Path
 ) -> None:
     prefix = kafka_topics.prefix()
-    settings = load_settings(
-        kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
-        kafka_topic_prefix=prefix,
-        kafka_partitions=3,
-    )
-    create_topics(settings)
     config = GeneratorConfig(pii_share=0.3)
     records = list(generate_records(8_000, seed=4, config=config, now_ms=NOW_MS))
-    produce_raw(kafka_broker.bootstrap_servers, topic_name(settings, "raw_events"), records)
+    settings = raw_topic_with(kafka_broker.bootstrap_servers, prefix, records)
     env = {
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
         "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,
