@@ -126,8 +126,11 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.query.auth import TokenVerifier
+    from insightlite.cli.storage import check_embedded_readable
 
     TokenVerifier.from_settings(settings)  # a missing key fails here, not per worker
+    # A mistyped data directory must not come up as an API over an empty database.
+    check_embedded_readable(settings)
     workers = settings.api_workers
     if workers > 1 and _uses_embedded_engine(settings):
         print(

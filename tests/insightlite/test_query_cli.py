@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -133,11 +134,29 @@ def test_api_command_runs_uvicorn_with_the_factory(
     assert os.environ["INSIGHTLITE_CLICKHOUSE_URL"] == "clickhouse://h:9000/db"
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"]  # several workers share their metrics
 
+
+def test_api_over_embedded_chdb_runs_one_worker(
+    pipeline_data: PipelineData,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     # Over embedded chdb one process only may hold the data directory.
-    calls.clear()
-    assert run_api(parse("api", "--workers", "4", "--clickhouse", "chdb:/tmp/x")) == 0
-    assert calls[0][1]["workers"] == 1
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append(k))
+    url = pipeline_data.settings.resolved_clickhouse_url
+    assert run_api(parse("api", "--workers", "4", "--clickhouse", url)) == 0
+    assert calls[0]["workers"] == 1
     assert "one process per data directory" in capsys.readouterr().err
+
+
+def test_api_refuses_a_data_directory_without_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
+    typo = tmp_path / "insightlite-dta"
+    with pytest.raises(ConfigError, match="no InsightLite database"):
+        run_api(parse("api", "--data-dir", str(typo)))
+    assert not typo.exists()  # nothing was created over the typo
 
 
 def test_api_command_checks_the_key_first(monkeypatch: pytest.MonkeyPatch) -> None:
