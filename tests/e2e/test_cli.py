@@ -107,10 +107,16 @@ def test_generate_then_run_with_json_summary(tmp_path: Path) -> None:
 def test_schema_commands(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "s")
     first = insightlite("schema", "apply", "--data-dir", data_dir)
-    assert "0001" in first.stdout
+    assert _labelled_lines(first.stdout) == {"applied": "0001_initial"}
     again = insightlite("schema", "apply", "--data-dir", data_dir)
-    assert "up to date" in again.stdout
-    assert "none" in insightlite("schema", "status", "--data-dir", data_dir).stdout
+    assert _labelled_lines(again.stdout) == {"applied": "nothing (up to date)"}
+    status = insightlite("schema", "status", "--data-dir", data_dir)
+    assert _labelled_lines(status.stdout)["pending"] == "none"
+
+
+def _labelled_lines(text: str) -> dict[str, str]:
+    """The command's `label: value` lines, by label."""
+    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
 
 
 @pytest.mark.parametrize(
