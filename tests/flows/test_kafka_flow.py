@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pyarrow.dataset as ds
+import pytest
+import xxhash
 from confluent_kafka import Producer
 
 from connectors.kafka.topics import create_topics, topic_name
@@ -31,13 +33,31 @@ IP_FIELD = re.compile(r'"ip"\s*:\s*"([^"]+)"')
 
 
 def produce_raw(bootstrap: str, topic: str, records: list[bytes]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    """Records keyed by session id as the collector keys them; a record without one
+    (malformed on purpose) by its own hash, so that the same records land on the same
+    partitions and offsets in every topic they are produced to."""
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 5,
+            "enable.idempotence": True,
+        }
+    )
     for record in records:
         try:
-            key = orjson.loads(record).get("session_id")
+            session_id = orjson.loads(record).get("session_id")
         except (orjson.JSONDecodeError, AttributeError):
-            key = None
-        producer.produce(topic, record, key=key.encode() if isinstance(key, str) else None)
+            session_id = None
+        key = session_id.encode() if isinstance(session_id, str) else xxhash.xxh64_digest(record)
+        for _ in range(120):  # a full local queue drains as deliveries complete
+            try:
+                producer.produce(topic, record, key=key)
+                break
+            except BufferError:
+                producer.poll(0.5)
+        else:
+            pytest.fail(f"the broker at {bootstrap} took no records for 60 s")
         producer.poll(0)
     assert producer.flush(30) == 0
 
