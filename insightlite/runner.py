@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,7 +24,6 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
-from pydantic import SecretStr
 
 from connectors.archive import ArchiveWriter
 from connectors.clickhouse import ClickHouseUnavailable, apply_migrations, connect, redact_url
@@ -45,6 +44,7 @@ from flows.stages import build_sessions_spec, build_stages, ip_hash_secret
 from foundation.metrics import RunTotals
 from foundation.settings import ConfigError, Settings
 from insightlite.worker_endpoints import serve_worker_endpoints
+from insightlite.worker_settings import settings_json_with_secrets, worker_settings
 from operators.model import EventBatch, RawBatch
 
 log = logging.getLogger("insightlite.run")
@@ -335,32 +335,6 @@ def run_pipeline(
         else:
             run_main(flow, epoch_interval=epoch, recovery_config=recovery)
     return _summary(totals, time.perf_counter() - started)
-
-
-def settings_json_with_secrets(settings: Settings) -> str:
-    """The settings as JSON for worker processes, every secret in clear.
-
-    `model_dump_json()` writes each `SecretStr` as `**********`, which a worker
-    would then use as the secret (a Kafka SASL password, a hash key): here every
-    secret field, whatever its name, keeps its value.
-    """
-    return orjson.dumps(settings.model_dump(mode="python"), default=_json_value).decode()
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, PurePath):
-        return str(value)
-    raise TypeError(f"cannot hand a {type(value).__name__} setting to worker processes")
-
-
-def worker_settings(settings_json: str, secret: str) -> Settings:
-    """The settings a worker process runs with, from `settings_json_with_secrets`."""
-    data = orjson.loads(settings_json)
-    # Made (or read) once by the parent: every worker must hash with the same key.
-    data["ip_hash_secret"] = secret
-    return Settings.model_validate(data)
 
 
 def worker_kwargs(

@@ -12,12 +12,8 @@ from pydantic import SecretStr
 
 from flows.cluster import run_local_cluster
 from foundation.settings import Settings
-from insightlite.runner import (
-    InputSpec,
-    settings_json_with_secrets,
-    worker_kwargs,
-    worker_settings,
-)
+from insightlite.runner import InputSpec, worker_kwargs
+from insightlite.worker_settings import settings_json_with_secrets, worker_settings
 from tests.insightlite.worker_probe import settings_probe
 
 

@@ -13,7 +13,7 @@ from bytewax.testing import TestingSink, TestingSource
 from pydantic import SecretStr
 
 from foundation.settings import Settings
-from insightlite.runner import worker_settings
+from insightlite.worker_settings import worker_settings
 
 
 def settings_probe(
