@@ -20,6 +20,7 @@ import orjson
 import pyarrow.dataset as ds
 import pytest
 
+from connectors.archive import ArchiveWriter
 from connectors.kafka.topics import topic_name
 from devtools.generator import generate_records
 from devtools.local_kafka import LocalKafka
@@ -70,11 +71,7 @@ def _tables(data_dir: Path) -> dict[str, Any]:
     )
     archive = ds.dataset(data_dir / "archive" / "events", partitioning="hive").to_table()
     ids = Counter(archive.column("event_id").to_pylist())
-    dead = [
-        record
-        for path in (data_dir / "archive" / "dead_letter").rglob("*.jsonl")
-        for record in map(orjson.loads, path.read_bytes().splitlines())
-    ]
+    dead = ArchiveWriter(str(data_dir / "archive")).read_dead_letters()
     return {
         # Within a run, each rejected record once by its place in the input...
         "dead_letters": Counter(_place(record) for record in dead),

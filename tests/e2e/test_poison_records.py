@@ -15,9 +15,11 @@ from typing import Any
 
 import orjson
 
+from connectors.archive import ArchiveWriter
 from devtools.generator import generate_records
 from tests.e2e.cli import insightlite, query_json
 from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
+from tests.operators.conftest import make_event
 
 NOW_MS = 1_764_072_000_000
 UUID = "3f2b8c1e-1111-4222-8333-444455556666"
@@ -25,24 +27,7 @@ UUID = "3f2b8c1e-1111-4222-8333-444455556666"
 
 def _poison(**fields: Any) -> bytes:
     """A valid click as the collector writes it, with some fields replaced."""
-    event = {
-        "v": 1,
-        "event_id": UUID,
-        "site_id": "shop.example.com",
-        "session_id": "9a7c4d2e-5555-4666-8777-888899990000",
-        "type": "click",
-        "ts": NOW_MS - 2_000,
-        "url": "https://shop.example.com/cart",
-        "x": 10,
-        "y": 20,
-        "vw": 1440,
-        "vh": 900,
-        "ip": "81.2.69.160",
-        "ua": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-        "received_at": NOW_MS,
-    }
-    return orjson.dumps({**event, **fields})
+    return orjson.dumps(make_event(**{"event_id": UUID, **fields}))
 
 
 POISON = [
@@ -90,11 +75,7 @@ def test_poison_records_are_dead_lettered_and_everything_after_them_is_stored(
     stored = [row["id"] for row in query_json(data_dir, ids_sql)]
     assert len(stored) > 2_500
     assert stored == [row["id"] for row in query_json(truth_dir, ids_sql)]
-    dead = [
-        orjson.loads(line)
-        for path in (data_dir / "archive" / "dead_letter").rglob("*.jsonl")
-        for line in path.read_bytes().splitlines()
-    ]
+    dead = ArchiveWriter(str(data_dir / "archive")).read_dead_letters()
     codes = [reason["code"] for record in dead for reason in record["reasons"]]
     for reason, count in EXPECTED_REASONS.items():
         assert codes.count(reason) >= count

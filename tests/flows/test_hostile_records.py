@@ -28,13 +28,9 @@ from foundation.settings import Settings, load_settings
 from insightlite.runner import InputSpec, apply_schema, build_pipeline_flow
 from operators.model import RawBatch
 from tests.flows.factories import SECRET
+from tests.operators.conftest import RECEIVED_AT, make_event
 
-RECEIVED_AT = 1_764_067_200_000
 NOW = datetime.fromtimestamp(RECEIVED_AT / 1000, UTC)
-UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-)
 
 HOSTILE_PIECES = [
     "\n",
@@ -132,25 +128,13 @@ RAW_ATTACKS = [
 
 
 def valid_event(index: int, session: int) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "event_id": str(uuid.UUID(int=index + 1)),
-        "site_id": "shop.example.com",
-        "session_id": str(uuid.UUID(int=(1 << 64) + session)),
-        "type": "click",
-        "ts": RECEIVED_AT - 2_000,
-        "sent_at": RECEIVED_AT - 1_000,
-        "url": "https://shop.example.com/cart?coupon=x#top",
-        "referrer": "https://search.example/",
-        "x": 120,
-        "y": 640,
-        "vw": 1440,
-        "vh": 900,
-        "target": "#buy",
-        "ip": "81.2.69.160",
-        "ua": UA,
-        "received_at": RECEIVED_AT,
-    }
+    """A valid click with its own event id, in one of a few sessions."""
+    return make_event(
+        event_id=str(uuid.UUID(int=index + 1)),
+        session_id=str(uuid.UUID(int=(1 << 64) + session)),
+        referrer="https://search.example/",
+        target="#buy",
+    )
 
 
 def _with(index: int = 0, **fields: Any) -> bytes:

@@ -9,6 +9,7 @@ setting or per group of siblings: ``| `INSIGHTLITE_X_RATE`, `_X_BURST` | ...``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -54,3 +55,21 @@ def settings_table(path: Path) -> list[str]:
             stem = ENV_PREFIX + full[0].removeprefix(ENV_PREFIX).split("_", 1)[0]
             names += [stem + sibling for sibling in siblings]
     return names
+
+
+def table_problems(path: Path, sections: tuple[type[BaseModel], ...], where: str) -> list[str]:
+    """What is wrong with a document's settings table: names of its sections missing,
+    names of other sections, names listed twice (empty: nothing)."""
+    listed = settings_table(path)
+    expected = variables_of(*sections)
+    problems = []
+    missing = sorted(expected - set(listed))
+    if missing:
+        problems.append(f"settings missing from {where}: {missing}")
+    elsewhere = sorted(set(listed) - expected)
+    if elsewhere:
+        problems.append(f"not settings of {where}'s sections: {elsewhere}")
+    twice = sorted(name for name, count in Counter(listed).items() if count > 1)
+    if twice:
+        problems.append(f"listed more than once in {where}: {twice}")
+    return problems
