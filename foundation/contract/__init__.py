@@ -1,6 +1,7 @@
-"""The event contract: one browser event as the tracker sends it, as JSON Schema.
+"""The contracts, as JSON Schema: one browser event, and one session-replay chunk,
+as the tracker sends them.
 
-The file is the single source of truth; the pipeline's validator is compiled from it
+Each file is the single source of truth; the pipeline's validators are compiled from them
 (operators.schema_rules) and the tracker's README documents the same fields.
 """
 
@@ -11,10 +12,20 @@ from importlib import resources
 from typing import Any
 
 EVENT_SCHEMA_FILE = "event-v1.schema.json"
+REPLAY_CHUNK_SCHEMA_FILE = "replay-chunk-v1.schema.json"
+
+
+def _load(file_name: str) -> dict[str, Any]:
+    text = resources.files(__name__).joinpath(file_name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def load_event_schema() -> dict[str, Any]:
     """The event contract v1 as shipped in the package."""
-    text = resources.files(__name__).joinpath(EVENT_SCHEMA_FILE).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return _load(EVENT_SCHEMA_FILE)
+
+
+def load_replay_chunk_schema() -> dict[str, Any]:
+    """The session-replay chunk contract v1 as shipped in the package."""
+    return _load(REPLAY_CHUNK_SCHEMA_FILE)

@@ -5,7 +5,7 @@ can be overridden by a command-line flag. Settings are validated when the
 process starts; an error names the environment variable it came from. The model
 is frozen: a variant is a new instance.
 
-One module per section (pipeline, kafka, collector, api, auth, webhooks) defines its
+One module per section (pipeline, kafka, collector, api, auth, webhooks, replay) defines its
 fields and checks; :mod:`foundation.settings.model` combines them into
 :class:`Settings`.
 """

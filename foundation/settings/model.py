@@ -13,12 +13,14 @@ from foundation.settings.collector import CollectorSettings
 from foundation.settings.common import ENV_PREFIX, ConfigError, setting_name
 from foundation.settings.kafka import KafkaSettings
 from foundation.settings.pipeline import PipelineSettings
+from foundation.settings.replay import ReplaySettings
 from foundation.settings.webhooks import WebhookSettings
 
 
 class Settings(
     # Fields are listed from the last section to the first (pydantic walks the bases
     # in reverse), so the pipeline's come first, as in the README.
+    ReplaySettings,
     WebhookSettings,
     JWTSettings,
     QueryAPISettings,
@@ -27,7 +29,8 @@ class Settings(
     PipelineSettings,
     BaseSettings,
 ):
-    """All settings of the pipeline, the collector, the query API, the CLI and the demo.
+    """All settings of the pipeline, the collector, session replay, the query API,
+    the CLI and the demo.
 
     Frozen: a process reads its settings once; a variant (a demo's broker, a test's
     override) is a new instance, built with ``load_settings(**overrides)`` or

@@ -2,7 +2,7 @@
 
 Each setting is documented once, in the table of its section: the pipeline, Kafka and
 collector settings in the README, the query API's (listening, limits, cache, tokens,
-webhooks) in docs/api.md. Both tables sit under a ``## Settings`` heading, one row per
+webhooks) in docs/api.md, session replay's in docs/replay.md. The tables sit under a ``## Settings`` heading, one row per
 setting or per group of siblings: ``| `INSIGHTLITE_X_RATE`, `_X_BURST` | ...``.
 """
 
@@ -20,14 +20,17 @@ from foundation.settings.auth import JWTSettings
 from foundation.settings.collector import CollectorSettings
 from foundation.settings.kafka import KafkaSettings
 from foundation.settings.pipeline import PipelineSettings
+from foundation.settings.replay import ReplaySettings
 from foundation.settings.webhooks import WebhookSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 API_DOCS = ROOT / "docs" / "api.md"
+REPLAY_DOCS = ROOT / "docs" / "replay.md"
 
 README_SECTIONS = (PipelineSettings, KafkaSettings, CollectorSettings)
 API_DOCS_SECTIONS = (QueryAPISettings, JWTSettings, WebhookSettings)
+REPLAY_DOCS_SECTIONS = (ReplaySettings,)
 
 
 def variables_of(*sections: type[BaseModel]) -> set[str]:

@@ -15,6 +15,8 @@ from tests.foundation.settings_tables import (
     API_DOCS_SECTIONS,
     README,
     README_SECTIONS,
+    REPLAY_DOCS,
+    REPLAY_DOCS_SECTIONS,
     settings_table,
     variables_of,
 )
@@ -110,19 +112,20 @@ def test_with_overrides_does_not_read_the_environment_again(
 
 
 def test_the_sections_hold_every_field_once() -> None:
-    sections = README_SECTIONS + API_DOCS_SECTIONS
+    sections = README_SECTIONS + API_DOCS_SECTIONS + REPLAY_DOCS_SECTIONS
     counted = [name for section in sections for name in section.model_fields]
     assert sorted(counted) == sorted(Settings.model_fields)
 
 
 def test_every_setting_is_in_exactly_one_table() -> None:
-    readme, api_docs = set(settings_table(README)), set(settings_table(API_DOCS))
+    tables = [set(settings_table(path)) for path in (README, API_DOCS, REPLAY_DOCS)]
     every = variables_of(Settings)
-    missing = sorted(every - readme - api_docs)
-    assert not missing, f"settings in neither the README nor docs/api.md: {missing}"
-    both = sorted(readme & api_docs)
-    assert not both, f"settings in both tables: {both}"
-    unknown = sorted((readme | api_docs) - every)
+    listed = set().union(*tables)
+    missing = sorted(every - listed)
+    assert not missing, f"settings in none of the README, docs/api.md, docs/replay.md: {missing}"
+    twice = sorted(name for name in listed if sum(name in table for table in tables) > 1)
+    assert not twice, f"settings in two tables: {twice}"
+    unknown = sorted(listed - every)
     assert not unknown, f"tables list variables that are not settings: {unknown}"
 
 
@@ -148,7 +151,7 @@ def test_every_section_check_reaches_the_model() -> None:
     for kind in ("field_validators", "model_validators"):
         own = [
             name
-            for section in README_SECTIONS + API_DOCS_SECTIONS
+            for section in README_SECTIONS + API_DOCS_SECTIONS + REPLAY_DOCS_SECTIONS
             for name in getattr(section.__pydantic_decorators__, kind)
         ]
         assert sorted(own) == sorted(getattr(decorators, kind)), kind
