@@ -221,6 +221,21 @@ class FsspecDestination:
         data: bytes = self.filesystem.cat_file(full_path)
         return data
 
+    def delete(self, relative_path: str) -> bool:
+        """Remove one file; False when there was none."""
+        full_path = self._full_path(relative_path)
+        if self.protocol == "file":
+            try:
+                os.unlink(full_path)
+            except FileNotFoundError:
+                return False
+            return True
+        try:
+            self.filesystem.rm_file(full_path)
+        except FileNotFoundError:
+            return False
+        return True
+
     def list(self, prefix: str = "") -> list[str]:
         """Relative paths of all files under ``prefix`` (recursively), sorted.
 

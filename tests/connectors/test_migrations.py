@@ -71,25 +71,38 @@ def test_packaged_migrations() -> None:
     ] == [1, 1, 1]
 
 
+EVERY_MIGRATION = ["0001_initial", "0002_session_replays"]
+
+
 def test_apply_is_idempotent_and_records_history(client: ChdbClient) -> None:
-    assert pending_migrations(client) == ["0001_initial"]
-    assert apply_migrations(client) == ["0001_initial"]
+    assert pending_migrations(client) == EVERY_MIGRATION
+    assert apply_migrations(client) == EVERY_MIGRATION
     assert apply_migrations(client) == []
     assert pending_migrations(client) == []
 
     history = client.query(
-        f"SELECT version, name, checksum, applied_at FROM {client.database}.schema_migrations"
+        f"SELECT version, name, checksum, applied_at FROM {client.database}.schema_migrations "
+        "ORDER BY version"
     )
     assert history.types == ["UInt32", "String", "String", "DateTime64(3, 'UTC')"]
-    [(version, name, checksum, applied_at)] = history.rows
-    assert (version, name, checksum) == (1, "0001_initial", list_migrations()[0].checksum)
-    assert applied_at.tzinfo is not None
+    assert [(version, name, checksum) for version, name, checksum, _ in history.rows] == [
+        (migration.version, migration.name, migration.checksum) for migration in list_migrations()
+    ]
+    assert all(applied_at.tzinfo is not None for *_, applied_at in history.rows)
 
 
 def test_initial_schema_matches_the_design(client: ChdbClient) -> None:
     apply_migrations(client)
     tables = table_definitions(client)
-    assert set(tables) == {"events", "heatmap_aggregates", "sessions", "schema_migrations"}
+    assert set(tables) == {
+        "events",
+        "heatmap_aggregates",
+        "sessions",
+        "schema_migrations",
+        "session_replay_chunks",
+        "session_replays",
+        "session_replays_from_chunks",
+    }
 
     events = tables["events"]
     assert events["engine"].startswith("ReplacingMergeTree")
@@ -128,6 +141,41 @@ def test_initial_schema_matches_the_design(client: ChdbClient) -> None:
     assert event_columns["created_at"] == "DateTime"
 
 
+def test_a_chunk_stored_twice_counts_once_in_its_recording(client: ChdbClient) -> None:
+    """The materialized view's aggregates are idempotent: inserting the same chunk rows
+    again (a resend, a replay after a crash) changes no figure of the recording."""
+    apply_migrations(client)
+    database = client.database
+    values = (
+        "('shop', '{session}', '{chunk}', {seq}, '2026-12-01 10:00:0{seq}', "
+        "'2026-12-01 10:00:1{seq}', 7, 300, 'b{seq}', [1, 2, {seq}], [10, 2{seq}], [], "
+        "[5], ['/a', '/b{seq}'], 'mobile', 'DE', '2026-12-01 10:00:20')"
+    )
+    session = "5f1c2d4e-1111-4a4a-8b8b-000000000001"
+    chunks = ["5f1c2d4e-2222-4a4a-8b8b-000000000001", "5f1c2d4e-2222-4a4a-8b8b-000000000002"]
+    insert = f"INSERT INTO {database}.session_replay_chunks VALUES "
+    for seq, chunk in enumerate(chunks):
+        row = values.format(session=session, chunk=chunk, seq=seq)
+        client.command(insert + row)
+        if seq == 0:
+            client.command(insert + row)  # stored twice
+    summary = client.query(
+        "SELECT min(start_time) AS start, max(end_time) AS end, "
+        "length(groupUniqArrayMerge(chunks)) AS chunk_count, "
+        "arraySum(c -> c.2, groupUniqArrayMerge(chunks)) AS events, "
+        "arraySum(c -> c.3, groupUniqArrayMerge(chunks)) AS bytes, "
+        "uniqExactMerge(active_seconds) AS active, uniqExactMerge(clicks) AS clicks, "
+        "uniqExactMerge(errors) AS errors, arraySort(groupUniqArrayMerge(pages)) AS pages "
+        f"FROM {database}.session_replays GROUP BY site_id, session_id"
+    ).as_dicts()
+    assert len(summary) == 1
+    row = summary[0]
+    assert (row["chunk_count"], row["events"], row["bytes"]) == (2, 14, 600)
+    assert (row["active"], row["clicks"], row["errors"]) == (3, 3, 1)
+    assert row["pages"] == ["/a", "/b0", "/b1"]
+    assert (row["end"] - row["start"]).total_seconds() == 11
+
+
 def test_a_changed_applied_migration_stops_the_run(client: ChdbClient) -> None:
     apply_migrations(client)
     initial = list_migrations()[0]
@@ -143,32 +191,32 @@ def test_new_migrations_apply_in_order_after_the_applied_ones(client: ChdbClient
     later = [
         *list_migrations(),
         Migration.from_text(
-            "0003_note_body.sql",
+            "0103_note_body.sql",
             "ALTER TABLE {database}.notes ADD COLUMN IF NOT EXISTS body String;",
         ),
         Migration.from_text(
-            "0002_notes.sql",
+            "0102_notes.sql",
             "-- a table; with a ; in a comment\n"
             "CREATE TABLE IF NOT EXISTS {database}.notes (n String DEFAULT ';') "
             "ENGINE = MergeTree ORDER BY n;\n"
             "INSERT INTO {database}.notes (n) VALUES ('a;b');\n",
         ),
     ]
-    assert pending_migrations(client, migrations=later) == ["0002_notes", "0003_note_body"]
-    duplicate = Migration.from_text("0002_again.sql", "SELECT 1;")
-    with pytest.raises(MigrationError, match="share version 2"):
+    assert pending_migrations(client, migrations=later) == ["0102_notes", "0103_note_body"]
+    duplicate = Migration.from_text("0102_again.sql", "SELECT 1;")
+    with pytest.raises(MigrationError, match="share version 102"):
         apply_migrations(client, migrations=[*later, duplicate])
-    assert apply_migrations(client, migrations=later) == ["0002_notes", "0003_note_body"]
+    assert apply_migrations(client, migrations=later) == ["0102_notes", "0103_note_body"]
     assert client.query(f"SELECT n FROM {client.database}.notes").rows == [("a;b",)]
     assert "body" in column_types(client, "notes")
     assert apply_migrations(client, migrations=later) == []
 
 
 def test_a_failed_migration_is_not_recorded(client: ChdbClient) -> None:
-    broken = Migration.from_text("0002_broken.sql", "CREATE TABLE {database}.x (a Nope);")
+    broken = Migration.from_text("0102_broken.sql", "CREATE TABLE {database}.x (a Nope);")
     with pytest.raises(QueryError, match="Nope"):
         apply_migrations(client, migrations=[*list_migrations(), broken])
-    assert pending_migrations(client, migrations=[*list_migrations(), broken]) == ["0002_broken"]
+    assert pending_migrations(client, migrations=[*list_migrations(), broken]) == ["0102_broken"]
 
 
 @pytest.mark.parametrize(

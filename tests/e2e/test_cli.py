@@ -107,7 +107,7 @@ def test_generate_then_run_with_json_summary(tmp_path: Path) -> None:
 def test_schema_commands(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "s")
     first = insightlite("schema", "apply", "--data-dir", data_dir)
-    assert _labelled_lines(first.stdout) == {"applied": "0001_initial"}
+    assert _labelled_lines(first.stdout) == {"applied": "0001_initial, 0002_session_replays"}
     again = insightlite("schema", "apply", "--data-dir", data_dir)
     assert _labelled_lines(again.stdout) == {"applied": "nothing (up to date)"}
     status = insightlite("schema", "status", "--data-dir", data_dir)
