@@ -63,9 +63,7 @@ class ReplayBlobStore:
 
     def delete_session(self, site_id: str, session_id: str) -> int:
         """Remove one recording's blobs; how many there were."""
-        return sum(
-            self.destination.delete(name) for name in self.chunk_names(site_id, session_id)
-        )
+        return sum(self.destination.delete(name) for name in self.chunk_names(site_id, session_id))
 
     def delete_site(self, site_id: str) -> int:
         """Remove every recording of a site; how many blobs there were."""
