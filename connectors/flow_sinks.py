@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from bytewax.outputs import (
 )
 
 from connectors.archive import ArchiveWriter
+from connectors.archive.replays import ReplayBlobStore
 from connectors.clickhouse import ClickHouseClient, ClickHouseUnavailable, connect
 from connectors.refusals import RefusedRows, is_refusal, write_around_refusals
 from connectors.retry import retry_forever
@@ -56,6 +58,9 @@ def _record(sink: str, rows: int, started: float, totals: RunTotals | None) -> N
     if totals is not None:
         totals.add_rows_written(sink, rows)
 
+
+# Recording blobs written at once to an object store by one worker.
+REPLAY_WRITERS = 8
 
 # One end-to-end latency sample per this many rows written to `events`.
 LATENCY_STRIDE = 20
@@ -298,3 +303,48 @@ class ArchiveSink(DynamicSink[OutputItem]):
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _ArchivePartition:
         return _ArchivePartition(self.writer, self.kind, self.totals, self.refused)
+
+
+class _ReplayBlobPartition(StatelessSinkPartition[OutputItem]):
+    def __init__(self, store: ReplayBlobStore, totals: RunTotals | None) -> None:
+        self._store = store
+        self._totals = totals
+        # Object stores answer a PUT in tens of milliseconds: write a batch's blobs
+        # side by side. A local folder gains nothing, so it writes them in turn.
+        self._pool = None if store.destination.is_local else ThreadPoolExecutor(REPLAY_WRITERS)
+
+    def write_batch(self, items: list[OutputItem]) -> None:
+        blobs = [stored for _key, chunk in items for stored in chunk.rows]
+        if not blobs:
+            return
+        started = time.perf_counter()
+        if self._pool is None:
+            for stored in blobs:
+                self._write(stored.blob_name, stored.blob)
+        else:
+            list(self._pool.map(lambda s: self._write(s.blob_name, s.blob), blobs))
+        _record("replay_blobs", len(blobs), started, self._totals)
+
+    def _write(self, name: str, blob: bytes) -> None:
+        retry_forever(
+            functools.partial(self._store.write, name, blob),
+            retryable=INFRASTRUCTURE_ERRORS,
+            what="write a recording blob",
+            on_retry=SINK_RETRIES.labels("replay_blobs").inc,
+        )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+class ReplayBlobSink(DynamicSink[OutputItem]):
+    """Writes recordings' chunk blobs (chunks of `StoredChunk`s) to the archive location,
+    each under its deterministic name, so a replay rewrites the same objects."""
+
+    def __init__(self, url: str, *, totals: RunTotals | None = None) -> None:
+        self.store = ReplayBlobStore(url)  # checks the URL now; connects lazily
+        self.totals = totals
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _ReplayBlobPartition:
+        return _ReplayBlobPartition(self.store, self.totals)

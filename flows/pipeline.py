@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Protocol
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow, Stream
@@ -36,7 +37,7 @@ from operators.archive_files import dead_letter_offset
 from operators.batching import Chunk, Span
 from operators.columns import events_table
 from operators.dead_letter import dead_letter_records
-from operators.model import STAGE_VALIDATE, EventBatch, RawBatch
+from operators.model import STAGE_VALIDATE, EventBatch, RawBatch, Rejected
 
 OutputItem = tuple[str, Chunk]
 
@@ -109,7 +110,7 @@ def build_flow(
     else:
         event_lists = op.filter_map("event_lists", anonymized, _events_chunk)
     _event_outputs(event_lists, outputs, limits, clock)
-    _dead_letter_outputs(anonymized, outputs, limits, clock, kafka)
+    dead_letter_outputs("", anonymized, outputs.dead_letter, limits, clock, kafka)
     return flow
 
 
@@ -214,32 +215,44 @@ def _event_outputs(
         op.output("archive", op.map_value("archive_table", files, _as_table), outputs.archive)
 
 
-def _dead_letter_outputs(
-    anonymized: Stream[EventBatch],
-    outputs: FlowOutputs,
+class RejectsCarrier(Protocol):
+    """A batch of any step that sets records aside: events or recording chunks."""
+
+    source: str
+    first_offset: int
+    last_offset: int
+    rejected: list[Rejected]
+
+
+def dead_letter_outputs(
+    prefix: str,
+    batches: Stream[Any],
+    sink: Sink[OutputItem] | None,
     limits: BatchLimits,
     clock: Clock,
     kafka: KafkaOutputs | None,
 ) -> None:
-    """Rejected events to the dead-letter archive and topic."""
-    if outputs.dead_letter is None and kafka is None:
+    """The rejects of ``batches`` (each a :class:`RejectsCarrier`) to the dead-letter
+    archive and topic; ``prefix`` keeps the step ids of two callers apart."""
+    if sink is None and kafka is None:
         return
 
-    def dead_letter_chunk(batch: EventBatch) -> Chunk | None:
+    def dead_letter_chunk(batch: RejectsCarrier) -> Chunk | None:
         if not batch.rejected:
             return None
         failed_at = int(clock().timestamp() * 1000)
-        return Chunk(_span(batch), dead_letter_records(batch.rejected, batch.source, failed_at))
+        span = (Span(batch.source, batch.first_offset, batch.last_offset),)
+        return Chunk(span, dead_letter_records(batch.rejected, batch.source, failed_at))
 
-    rejects = op.filter_map("dead_letters", anonymized, dead_letter_chunk)
+    rejects = op.filter_map(f"{prefix}dead_letters", batches, dead_letter_chunk)
     if kafka is not None:
-        dead_messages = op.map("dead_letter_messages", rejects, dead_letter_messages)
-        op.output("kafka_dead_letter", dead_messages, kafka.sink(kafka.dead_letter))
-    if outputs.dead_letter is not None:
+        dead_messages = op.map(f"{prefix}dead_letter_messages", rejects, dead_letter_messages)
+        op.output(f"{prefix}kafka_dead_letter", dead_messages, kafka.sink(kafka.dead_letter))
+    if sink is not None:
         # Files of fixed source-offset ranges like the events archive: a replay
         # rewrites the same files instead of adding overlapping ones.
         files = archive_files(
-            "dead_letter_files",
+            f"{prefix}dead_letter_files",
             rejects,
             limits.archive_rows,
             limits.archive_wait,
@@ -247,4 +260,4 @@ def _dead_letter_outputs(
             limits.keep_snapshots,
             offset_of=dead_letter_offset,
         )
-        op.output("dead_letter", files, outputs.dead_letter)
+        op.output(f"{prefix}dead_letter", files, sink)

@@ -95,6 +95,9 @@ class RunTotals:
     rejected: Counter[str] = field(default_factory=Counter)
     filtered: Counter[str] = field(default_factory=Counter)
     rows_written: Counter[str] = field(default_factory=Counter)
+    replay_chunks_in: int = 0
+    replay_chunks_stored: int = 0
+    replay_rejected: Counter[str] = field(default_factory=Counter)
     latency_ms: list[int] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -114,6 +117,16 @@ class RunTotals:
             for codes in rejected_codes:
                 self.rejected.update(codes)
             self.filtered.update(filtered)
+
+    def add_replay_batch(
+        self, *, chunks_in: int, stored: int, rejected_codes: list[set[str]]
+    ) -> None:
+        """A batch of recording chunks through the replay step."""
+        with self._lock:
+            self.replay_chunks_in += chunks_in
+            self.replay_chunks_stored += stored
+            for codes in rejected_codes:
+                self.replay_rejected.update(codes)
 
     def add_duplicates(self, events: int) -> None:
         with self._lock:
@@ -157,6 +170,11 @@ class RunTotals:
                 "filtered_total": sum(self.filtered.values()),
                 "filtered": dict(sorted(self.filtered.items())),
                 "rows_written": dict(sorted(self.rows_written.items())),
+                "replay": {
+                    "chunks_in": self.replay_chunks_in,
+                    "stored": self.replay_chunks_stored,
+                    "rejected": dict(sorted(self.replay_rejected.items())),
+                },
             }
 
     def merge(self, other: dict[str, Any]) -> None:
@@ -169,4 +187,8 @@ class RunTotals:
             self.rejected.update(other["rejected"])
             self.filtered.update(other["filtered"])
             self.rows_written.update(other["rows_written"])
+            replay = other.get("replay", {})
+            self.replay_chunks_in += replay.get("chunks_in", 0)
+            self.replay_chunks_stored += replay.get("stored", 0)
+            self.replay_rejected.update(replay.get("rejected", {}))
             self.latency_ms.extend(other.get("latency_samples_ms", []))

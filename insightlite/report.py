@@ -50,6 +50,12 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     table.add_row("rejected (dead letters)", f"{summary['rejected_total']:,}")
     for reason, count in summary["rejected"].items():
         table.add_row(f"  {reason}", f"{count:,}")
+    replay = summary.get("replay") or {}
+    if replay.get("chunks_in"):
+        table.add_row("recording chunks in", f"{replay['chunks_in']:,}")
+        table.add_row("  stored", f"{replay['stored']:,}")
+        for reason, count in replay["rejected"].items():
+            table.add_row(f"  rejected: {reason}", f"{count:,}")
     for sink, rows in summary["rows_written"].items():
         table.add_row(f"rows written: {sink}", f"{rows:,}")
     table.add_row("seconds", f"{summary['seconds']:.2f}")

@@ -17,6 +17,10 @@ def add_parser(subparsers: Any) -> None:
     run.add_argument("--input", required=True, help="generate:N, file:PATH or kafka")
     run.add_argument("--seed", type=int, default=0, help="seed of generate:N")
     run.add_argument(
+        "--replay-input",
+        help="file:PATH of session-replay chunks, one per line (a Kafka run reads replay_events)",
+    )
+    run.add_argument(
         "--stop-at-end",
         action="store_true",
         help="kafka: stop once every partition is read to its current end",
@@ -57,6 +61,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from insightlite.runner import parse_input, run_pipeline
 
     spec = parse_input(args.input, seed=args.seed, stop_at_end=args.stop_at_end)
+    if args.replay_input:
+        from dataclasses import replace
+
+        from insightlite.replay_wiring import parse_replay_input
+
+        spec = replace(spec, replay_file=parse_replay_input(args.replay_input))
     if args.processes < 1:
         raise ConfigError("--processes must be at least 1")
     addresses = (

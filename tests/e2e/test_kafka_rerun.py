@@ -7,7 +7,8 @@ from typing import Any
 
 from devtools.generator import generate_records
 from foundation.settings import load_settings
-from insightlite.runner import InputSpec, with_kafka_recovery
+from insightlite.recovery import with_kafka_recovery
+from insightlite.runner import InputSpec
 from tests.e2e.cli import query_json
 from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
 
