@@ -5,14 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bytewax.recovery import RecoveryConfig, init_db_dir
 
 from foundation.settings import Settings
-
-if TYPE_CHECKING:
-    from insightlite.runner import InputSpec
 
 log = logging.getLogger("insightlite.run")
 
@@ -20,7 +16,7 @@ log = logging.getLogger("insightlite.run")
 DEFAULT_RECOVERY_DIR_NAME = "recovery"
 
 
-def with_kafka_recovery(settings: Settings, spec: InputSpec) -> Settings:
+def with_kafka_recovery(settings: Settings, input_kind: str) -> Settings:
     """Kafka input always runs with a recovery store, by default `recovery/` under
     the data directory; `INSIGHTLITE_RECOVERY_DIR` (or `--recovery-dir`) wins.
 
@@ -28,7 +24,7 @@ def with_kafka_recovery(settings: Settings, spec: InputSpec) -> Settings:
     without one, a second run would read the topic from the start again and add
     every heatmap count a second time.
     """
-    if spec.kind != "kafka" or settings.recovery_dir:
+    if input_kind != "kafka" or settings.recovery_dir:
         return settings
     return settings.with_overrides(recovery_dir=str(settings.data_dir / DEFAULT_RECOVERY_DIR_NAME))
 

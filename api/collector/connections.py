@@ -12,9 +12,10 @@ the protocol classes below, which add:
   (``INSIGHTLITE_COLLECTOR_MAX_CONNECTIONS_PER_CLIENT``): one more is answered 429 and
   closed at once. The address is the rate limiter's (an IPv6 client by its /64). A
   trusted proxy's connections carry many clients, so they are not counted here: the app
-  counts the requests in progress per forwarded client instead (``Collector.ingest``).
+  counts the requests in progress per forwarded client instead
+  (``RequestHandling.handle``).
 
-The body deadline is the app's (``Collector._read_body``). The protocols find the
+The body deadline is the app's (``RequestHandling.read_body``). The protocols find the
 collector's ``ConnectionGuard`` in the lifespan state; without it (another app) they
 behave exactly like uvicorn's own.
 """

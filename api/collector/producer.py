@@ -21,6 +21,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from connectors.kafka.config import client_config
+from connectors.kafka.topics import replay_max_record_bytes
 from foundation.settings import Settings
 
 log = logging.getLogger("insightlite.collector.kafka")
@@ -74,6 +75,21 @@ def producer_config(
         "queue.buffering.max.kbytes": 128 * 1024,
         "queue.buffering.max.messages": 500_000,
         "socket.keepalive.enable": True,
+    }
+
+
+def replay_producer_config(
+    settings: Settings, *, delivery_timeout_s: float = DEFAULT_DELIVERY_TIMEOUT_S
+) -> dict[str, Any]:
+    """The replay producer's settings: the collector's, with records as large as a chunk.
+
+    A producer of its own: ``message.max.bytes`` is per producer, and raising it for
+    ``raw_events`` would let a single event grow far past what the pipeline expects.
+    """
+    return {
+        **producer_config(settings, delivery_timeout_s=delivery_timeout_s),
+        "client.id": "insightlite-collector-replay",
+        "message.max.bytes": replay_max_record_bytes(settings),
     }
 
 

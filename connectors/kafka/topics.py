@@ -1,18 +1,22 @@
 """The pipeline's Kafka topics: their names and their creation.
 
-=================  =============================================================
-``raw_events``     raw records from the collector (browser event + ip, ua,
-                   received_at), keyed by session id
+====================  ==========================================================
+``raw_events``        raw records from the collector (browser event + ip, ua,
+                      received_at), keyed by session id
 ``processed_events``  anonymized events, for other consumers
 ``heatmap_updates``   heatmap grid increments
-``dead_letter``    rejected records, masked, with their reasons
-=================  =============================================================
+``dead_letter``       rejected records, masked, with their reasons
+``replay_events``     session-replay chunks from the collector (chunk +
+                      received_at, country_code, device_type; never the IP or
+                      the user agent), keyed by session id
+====================  ==========================================================
 
 Each name gets ``INSIGHTLITE_KAFKA_TOPIC_PREFIX`` in front. ``create_topics`` makes the
 missing ones with ``INSIGHTLITE_KAFKA_PARTITIONS``, ``_REPLICATION`` and a retention of
-``INSIGHTLITE_KAFKA_RETENTION_HOURS``; it never changes an existing topic, it reports
-one whose partition count differs (repartitioning would move sessions between
-partitions, which is an operator's decision).
+``INSIGHTLITE_KAFKA_RETENTION_HOURS``; ``replay_events`` also gets a ``max.message.bytes``
+that holds the largest chunk (``replay_max_message_bytes``). It never changes an existing
+topic, it reports one whose partition count differs (repartitioning would move sessions
+between partitions, which is an operator's decision).
 """
 
 from __future__ import annotations
@@ -34,7 +38,22 @@ RAW_EVENTS = "raw_events"
 PROCESSED_EVENTS = "processed_events"
 HEATMAP_UPDATES = "heatmap_updates"
 DEAD_LETTER = "dead_letter"
-TOPIC_BASES: tuple[str, ...] = (RAW_EVENTS, PROCESSED_EVENTS, HEATMAP_UPDATES, DEAD_LETTER)
+REPLAY_EVENTS = "replay_events"
+TOPIC_BASES: tuple[str, ...] = (
+    RAW_EVENTS,
+    PROCESSED_EVENTS,
+    HEATMAP_UPDATES,
+    DEAD_LETTER,
+    REPLAY_EVENTS,
+)
+
+# A replay record is the decompressed chunk written again with the collector's fields;
+# writing it again can lengthen it a little (a number such as 1e9 comes back as
+# 1000000000.0), so a record may pass the chunk limit by this much.
+REPLAY_RECORD_ROOM_BYTES = 64 * 1024
+# Above one largest record, what a record batch adds on the broker: its framing and the
+# worst case of compression on incompressible data (lz4: 1/255 of the input).
+REPLAY_BATCH_ROOM_BYTES = 64 * 1024
 
 DEFAULT_ADMIN_TIMEOUT_S = 30.0
 
@@ -51,7 +70,7 @@ def topic_name(settings: Settings, base: str) -> str:
 
 
 def topic_names(settings: Settings) -> list[str]:
-    """The full names of the four topics, in the order of ``TOPIC_BASES``."""
+    """The full names of the pipeline's topics, in the order of ``TOPIC_BASES``."""
     return [topic_name(settings, base) for base in TOPIC_BASES]
 
 
@@ -59,9 +78,21 @@ def retention_ms(settings: Settings) -> int:
     return round(settings.kafka_retention_hours * HOUR_MS)
 
 
-def topic_config(settings: Settings) -> dict[str, str]:
-    """Per-topic configuration the topics are created with."""
-    return {
+def replay_max_record_bytes(settings: Settings) -> int:
+    """The largest ``replay_events`` record the collector writes (its replay producer's
+    ``message.max.bytes``): the largest decompressed chunk and room for the rest."""
+    return settings.collector_replay_max_chunk_bytes + REPLAY_RECORD_ROOM_BYTES
+
+
+def replay_max_message_bytes(settings: Settings) -> int:
+    """``replay_events``' ``max.message.bytes``: a batch holding the largest record."""
+    record = replay_max_record_bytes(settings)
+    return record + record // 255 + REPLAY_BATCH_ROOM_BYTES
+
+
+def topic_config(settings: Settings, base: str = RAW_EVENTS) -> dict[str, str]:
+    """Configuration the topic ``base`` (one of ``TOPIC_BASES``) is created with."""
+    config = {
         "retention.ms": str(retention_ms(settings)),
         "cleanup.policy": "delete",
         # With acks=all, a write then needs a second copy whenever there can be one:
@@ -69,6 +100,10 @@ def topic_config(settings: Settings) -> dict[str, str]:
         # writable with one broker down.
         "min.insync.replicas": "2" if settings.kafka_replication >= 3 else "1",
     }
+    if base == REPLAY_EVENTS:
+        # A chunk can be several MiB; the broker's default record limit is 1 MiB.
+        config["max.message.bytes"] = str(replay_max_message_bytes(settings))
+    return config
 
 
 @dataclass(frozen=True)
@@ -80,6 +115,7 @@ class TopicInfo:
     partitions: int = 0
     replication: int = 0
     retention_ms: int | None = None
+    max_message_bytes: int | None = None  # the largest record batch the topic takes
 
 
 ADMIN_LOGGER = "insightlite.kafka.admin"
@@ -112,10 +148,15 @@ def create_topics(
     missing = [name for name in wanted if name not in existing]
     if not missing:
         return []
-    config = topic_config(settings)
+    base_of = {topic_name(settings, base): base for base in TOPIC_BASES}
     futures = admin.create_topics(
         [
-            NewTopic(name, settings.kafka_partitions, settings.kafka_replication, config=config)
+            NewTopic(
+                name,
+                settings.kafka_partitions,
+                settings.kafka_replication,
+                config=topic_config(settings, base_of[name]),
+            )
             for name in missing
         ],
         operation_timeout=timeout,
@@ -200,12 +241,13 @@ def describe_topics(
     admin: AdminClient | None = None,
     timeout: float = DEFAULT_ADMIN_TIMEOUT_S,
 ) -> list[TopicInfo]:
-    """Partitions, replication and retention of the pipeline's topics, in a fixed order."""
+    """Partitions, replication, retention and largest record batch of the pipeline's
+    topics, in a fixed order."""
     admin = admin or _admin(settings)
     metadata = _list_topics(admin, settings, timeout)
     names = topic_names(settings)
     present = [name for name in names if name in metadata.topics]
-    retention = _retention_by_topic(admin, present, timeout)
+    configs = _configs_by_topic(admin, present, timeout)
     infos: list[TopicInfo] = []
     for name in names:
         topic = metadata.topics.get(name)
@@ -220,25 +262,34 @@ def describe_topics(
                 exists=True,
                 partitions=len(partitions),
                 replication=replication,
-                retention_ms=retention.get(name),
+                retention_ms=configs.get(name, {}).get("retention.ms"),
+                max_message_bytes=configs.get(name, {}).get("max.message.bytes"),
             )
         )
     return infos
 
 
-def _retention_by_topic(admin: AdminClient, names: list[str], timeout: float) -> dict[str, int]:
+_DESCRIBED_CONFIGS = ("retention.ms", "max.message.bytes")
+
+
+def _configs_by_topic(
+    admin: AdminClient, names: list[str], timeout: float
+) -> dict[str, dict[str, int]]:
+    """``retention.ms`` and ``max.message.bytes`` of each topic (broker defaults included)."""
     if not names:
         return {}
     futures: dict[Any, Any] = admin.describe_configs(
         [ConfigResource(ResourceType.TOPIC, name) for name in names], request_timeout=timeout
     )
-    retention: dict[str, int] = {}
+    configs: dict[str, dict[str, int]] = {}
     for resource, future in futures.items():
         try:
             entries = future.result(timeout=timeout)
         except KafkaException as exc:
             raise KafkaTopicError(f"cannot describe topic {resource.name}: {exc}") from None
-        entry = entries.get("retention.ms")
-        if entry is not None and entry.value is not None:
-            retention[resource.name] = int(entry.value)
-    return retention
+        values = configs.setdefault(resource.name, {})
+        for key in _DESCRIBED_CONFIGS:
+            entry = entries.get(key)
+            if entry is not None and entry.value is not None:
+                values[key] = int(entry.value)
+    return configs

@@ -13,11 +13,15 @@ from pydantic import SecretStr
 
 from connectors.kafka.config import client_config
 from connectors.kafka.topics import (
+    REPLAY_EVENTS,
     TOPIC_BASES,
     KafkaTopicError,
     TopicInfo,
     create_topics,
     describe_topics,
+    replay_max_message_bytes,
+    replay_max_record_bytes,
+    topic_config,
     topic_name,
     topic_names,
 )
@@ -44,7 +48,13 @@ def _described(settings: Settings) -> list[TopicInfo]:
 def test_topic_names_carry_the_prefix() -> None:
     settings = _settings(kafka_topic_prefix="staging.")
     assert topic_names(settings) == [f"staging.{base}" for base in TOPIC_BASES]
-    assert TOPIC_BASES == ("raw_events", "processed_events", "heatmap_updates", "dead_letter")
+    assert TOPIC_BASES == (
+        "raw_events",
+        "processed_events",
+        "heatmap_updates",
+        "dead_letter",
+        "replay_events",
+    )
     assert topic_name(settings, "dead_letter") == "staging.dead_letter"
     with pytest.raises(ValueError, match="not one of"):
         topic_name(settings, "raw")
@@ -65,6 +75,23 @@ def test_create_topics_is_idempotent(kafka_broker: LocalKafka, kafka_topics: Top
         assert info.exists
         assert (info.partitions, info.replication) == (3, 1)
         assert info.retention_ms == 2 * 3_600_000
+    limits = {info.name: info.max_message_bytes for info in infos}
+    # replay_events holds a whole chunk; the others keep the broker's default (1 MiB).
+    assert limits.pop(topic_name(settings, REPLAY_EVENTS)) == replay_max_message_bytes(settings)
+    (default,) = set(limits.values())
+    assert default is not None and default < replay_max_message_bytes(settings)
+
+
+def test_replay_events_holds_the_largest_chunk_and_its_record() -> None:
+    settings = _settings(collector_replay_max_chunk_bytes=8 * 1024 * 1024)
+    record = replay_max_record_bytes(settings)
+    assert record == 8 * 1024 * 1024 + 64 * 1024
+    # A batch of one largest record: lz4's worst case (1/255) and the batch's framing.
+    assert replay_max_message_bytes(settings) >= record + record // 255 + 1024
+    assert topic_config(settings, REPLAY_EVENTS)["max.message.bytes"] == str(
+        replay_max_message_bytes(settings)
+    )
+    assert "max.message.bytes" not in topic_config(settings, "raw_events")
 
 
 def test_existing_topic_with_other_partitions_is_reported_not_changed(
@@ -83,7 +110,7 @@ def test_existing_topic_with_other_partitions_is_reported_not_changed(
         time.sleep(0.05)
     with caplog.at_level(logging.WARNING, logger="insightlite.kafka"):
         created = create_topics(settings)
-    assert raw not in created and len(created) == 3
+    assert raw not in created and len(created) == len(TOPIC_BASES) - 1
     assert any(
         raw in record.getMessage() and "1 partitions" in record.getMessage()
         for record in caplog.records
@@ -100,7 +127,7 @@ def test_missing_topics_are_listed_as_missing(
         kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
         kafka_topic_prefix=kafka_topics.prefix(),
     )
-    assert [info.exists for info in describe_topics(settings)] == [False] * 4
+    assert [info.exists for info in describe_topics(settings)] == [False] * len(TOPIC_BASES)
 
 
 def test_replication_above_the_broker_count_names_the_setting(
@@ -139,9 +166,9 @@ def test_cli_init_and_topics(
     monkeypatch.setenv("INSIGHTLITE_KAFKA_PARTITIONS", "2")
     bootstrap = ["--bootstrap-servers", kafka_broker.bootstrap_servers]
     assert _run_cli("init", *bootstrap) == 0
-    assert capsys.readouterr().out.count("created ") == 4
+    assert capsys.readouterr().out.count("created ") == 5
     assert _run_cli("init", *bootstrap) == 0
-    assert capsys.readouterr().out.count("exists ") == 4
+    assert capsys.readouterr().out.count("exists ") == 5
     assert _run_cli("topics", *bootstrap) == 0
     listing = capsys.readouterr().out
     assert f"{prefix}raw_events" in listing and "7 d" in listing

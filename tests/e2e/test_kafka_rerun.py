@@ -8,7 +8,6 @@ from typing import Any
 from devtools.generator import generate_records
 from foundation.settings import load_settings
 from insightlite.recovery import with_kafka_recovery
-from insightlite.runner import InputSpec
 from tests.e2e.cli import query_json
 from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
 
@@ -58,11 +57,10 @@ def test_a_second_run_resumes_where_the_first_stopped(
 
 
 def test_kafka_input_gets_a_recovery_store_under_the_data_directory(tmp_path: Path) -> None:
-    kafka = InputSpec("kafka", stop_at_end=True)
-    default = with_kafka_recovery(load_settings(data_dir=str(tmp_path)), kafka)
+    default = with_kafka_recovery(load_settings(data_dir=str(tmp_path)), "kafka")
     assert default.recovery_dir == str(tmp_path / "recovery")
     explicit = load_settings(data_dir=str(tmp_path), recovery_dir=str(tmp_path / "mine"))
-    assert with_kafka_recovery(explicit, kafka).recovery_dir == str(tmp_path / "mine")
+    assert with_kafka_recovery(explicit, "kafka").recovery_dir == str(tmp_path / "mine")
     # A file or generated input is read whole every time: nothing to resume.
     plain = load_settings(data_dir=str(tmp_path))
-    assert with_kafka_recovery(plain, InputSpec("generate", events=10)).recovery_dir == ""
+    assert with_kafka_recovery(plain, "generate").recovery_dir == ""
