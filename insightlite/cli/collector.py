@@ -35,7 +35,8 @@ def add_parser(subparsers: Any) -> None:
     """Add the ``collector`` subcommand to ``subparsers`` (from ``add_subparsers``)."""
     collector = subparsers.add_parser(
         "collector",
-        help="run the collector: POST /ingest writes browser events to Kafka raw_events",
+        help="run the collector: POST /ingest writes browser events to Kafka raw_events, "
+        "POST /replay session-replay chunks to replay_events",
         description="Serve POST /ingest (and /health, /ready, /metrics). Every accepted "
         "event is acknowledged by Kafka before the 202 answer.",
     )

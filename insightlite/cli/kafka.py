@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> None:
         "kafka",
         help="run a local Kafka broker; create and list the pipeline's topics",
         description="A local development broker and the pipeline's Kafka topics "
-        "(raw_events, processed_events, heatmap_updates, dead_letter).",
+        "(raw_events, processed_events, heatmap_updates, dead_letter, replay_events).",
     )
     kafka_sub = kafka.add_subparsers(dest="kafka_command", required=True)
 

