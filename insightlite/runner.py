@@ -22,11 +22,11 @@ from typing import Any
 import orjson
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
-from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
 from connectors.archive import ArchiveWriter
 from connectors.clickhouse import ClickHouseUnavailable, apply_migrations, connect, redact_url
+from connectors.clickhouse.retention import apply_replay_retention
 from connectors.flow_sinks import (
     ArchiveSink,
     clickhouse_sink,
@@ -43,14 +43,13 @@ from flows.pipeline import BatchLimits, FlowOutputs, build_flow
 from flows.stages import build_sessions_spec, build_stages, ip_hash_secret
 from foundation.metrics import RunTotals
 from foundation.settings import ConfigError, Settings
+from insightlite.recovery import existing_recovery_config, recovery_config, with_kafka_recovery
+from insightlite.replay_wiring import add_replay, replay_source
 from insightlite.worker_endpoints import serve_worker_endpoints
 from insightlite.worker_settings import settings_json_with_secrets, worker_settings
 from operators.model import EventBatch, RawBatch
 
 log = logging.getLogger("insightlite.run")
-
-# Where a Kafka run keeps its recovery store when none is configured.
-DEFAULT_RECOVERY_DIR_NAME = "recovery"
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,7 @@ class InputSpec:
     path: str = ""
     seed: int = 0
     stop_at_end: bool = False  # kafka: stop once every partition is read to its end
+    replay_file: str = ""  # recording chunks from a JSON-lines file (Kafka reads its topic)
 
 
 def parse_input(spec: str, seed: int = 0, *, stop_at_end: bool = False) -> InputSpec:
@@ -123,12 +123,15 @@ def _starting_offset(settings: Settings) -> int:
 
 
 def apply_schema(settings: Settings) -> list[str]:
-    """Apply pending migrations, waiting for ClickHouse when it is not up yet."""
+    """Apply pending migrations and the replay retention, waiting for ClickHouse when it
+    is not up yet."""
 
     def attempt() -> list[str]:
         client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
         try:
-            return apply_migrations(client)
+            applied = apply_migrations(client)
+            apply_replay_retention(client, settings.replay_retention_days)
+            return applied
         finally:
             # The embedded engine locks its directory: let go of it for the flow.
             client.close()
@@ -234,47 +237,21 @@ def build_pipeline_flow(
         redistribute=process_count > 1 and spec.kind != "kafka",
         kafka=topics,
     )
+    replay = replay_source(
+        settings, kafka=spec.kind == "kafka", path=spec.replay_file, stop_at_end=spec.stop_at_end
+    )
+    if replay is not None:
+        redistribute = process_count > 1 and spec.kind != "kafka"
+        add_replay(
+            flow,
+            settings,
+            replay,
+            totals=totals,
+            limits=limits,
+            kafka=topics,
+            redistribute=redistribute,
+        )
     return flow
-
-
-def with_kafka_recovery(settings: Settings, spec: InputSpec) -> Settings:
-    """Kafka input always runs with a recovery store, by default `recovery/` under
-    the data directory; `INSIGHTLITE_RECOVERY_DIR` (or `--recovery-dir`) wins.
-
-    The offsets read live only in the store (nothing is committed to the broker):
-    without one, a second run would read the topic from the start again and add
-    every heatmap count a second time.
-    """
-    if spec.kind != "kafka" or settings.recovery_dir:
-        return settings
-    return settings.with_overrides(recovery_dir=str(settings.data_dir / DEFAULT_RECOVERY_DIR_NAME))
-
-
-def recovery_config(
-    settings: Settings, partitions: int, *, create: bool = True
-) -> RecoveryConfig | None:
-    """The recovery store, created on first use (by one process only) with
-    `INSIGHTLITE_RECOVERY_PARTITIONS` partitions, or one per process."""
-    if not settings.recovery_dir:
-        return None
-    directory = Path(settings.recovery_dir)
-    partitions = settings.recovery_partitions or partitions
-    if create and (not directory.exists() or not any(directory.glob("part-*.sqlite3"))):
-        directory.mkdir(parents=True, exist_ok=True)
-        init_db_dir(directory, partitions)
-        log.info("created a recovery store of %d partitions in %s", partitions, directory)
-    elif not create:
-        # The other processes of a multi-machine cluster hold no partition, but
-        # Bytewax needs the directory to exist on each of them.
-        directory.mkdir(parents=True, exist_ok=True)
-    return RecoveryConfig(directory, backup_interval=timedelta(seconds=settings.backup_seconds))
-
-
-def existing_recovery_config(directory: str, backup_seconds: float) -> RecoveryConfig | None:
-    """The store made by `recovery_config`, for worker processes (a picklable factory)."""
-    if not directory:
-        return None
-    return RecoveryConfig(Path(directory), backup_interval=timedelta(seconds=backup_seconds))
 
 
 def _summary(totals: RunTotals, seconds: float) -> dict[str, Any]:
@@ -300,7 +277,7 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Run the flow until the input ends; return the summary (of all local processes)."""
     now = now or datetime.now(UTC)
-    settings = with_kafka_recovery(settings, spec)
+    settings = with_kafka_recovery(settings, spec.kind)
     source = build_source(spec, settings, now)  # checks the input before anything starts
     if processes == 1:
         # Before the migrations: /ready must say so while they wait for ClickHouse.

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import argparse
 
-from insightlite.cli import api, collector, demo, generate, heatmap, kafka, query, run, schema
+from insightlite.cli import (
+    api,
+    collector,
+    demo,
+    generate,
+    heatmap,
+    kafka,
+    query,
+    replays,
+    run,
+    schema,
+)
 
 # In the order `insightlite --help` lists them.
-COMMAND_MODULES = (generate, run, demo, query, schema, heatmap, kafka, collector, api)
+COMMAND_MODULES = (generate, run, demo, query, schema, replays, heatmap, kafka, collector, api)
 
 
 def build_parser() -> argparse.ArgumentParser:

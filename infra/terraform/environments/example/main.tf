@@ -37,6 +37,7 @@ module "archive" {
   bucket_name                 = var.archive_bucket_name
   prefix                      = "insightlite"
   dead_letter_expiration_days = var.dead_letter_expiration_days
+  replay_expiration_days      = var.replay_expiration_days
 
   tags = local.tags
 }
@@ -81,7 +82,10 @@ module "compute" {
   api_source_cidrs          = var.api_source_cidrs
   worker_replicas           = var.worker_replicas
   jwt                       = var.jwt
-  settings                  = var.settings
+  # One number for the recordings: the bucket's lifecycle above and the tables' TTL.
+  settings = merge(var.settings, {
+    INSIGHTLITE_REPLAY_RETENTION_DAYS = tostring(var.replay_expiration_days)
+  })
 
   kafka = {
     bootstrap_servers  = module.kafka.bootstrap_brokers_sasl_scram

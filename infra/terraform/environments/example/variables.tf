@@ -125,6 +125,11 @@ variable "settings" {
   description = "Extra non-secret INSIGHTLITE_* settings for every container."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = !contains(keys(var.settings), "INSIGHTLITE_REPLAY_RETENTION_DAYS")
+    error_message = "set replay_expiration_days instead of INSIGHTLITE_REPLAY_RETENTION_DAYS: it also expires the recordings in the bucket."
+  }
 }
 
 variable "worker_replicas" {
@@ -142,6 +147,17 @@ variable "dead_letter_expiration_days" {
   description = "Days the dead-letter files are kept in the archive."
   type        = number
   default     = 90
+}
+
+variable "replay_expiration_days" {
+  description = "Days a session recording is kept after its last event: the lifecycle of the archive's replays/ objects and INSIGHTLITE_REPLAY_RETENTION_DAYS (the ClickHouse TTL) of every container."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.replay_expiration_days >= 1 && var.replay_expiration_days <= 3650
+    error_message = "replay_expiration_days must be between 1 and 3650."
+  }
 }
 
 variable "kafka_broker_instance_type" {

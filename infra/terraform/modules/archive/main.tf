@@ -1,6 +1,6 @@
-# The Parquet archive and the dead letters: a private, KMS-encrypted, versioned
-# bucket whose lifecycle deletes what the retention policy says must go, and a
-# log bucket for its server access logs.
+# The Parquet archive, the dead letters and the session recordings: a private,
+# KMS-encrypted, versioned bucket whose lifecycle deletes what the retention
+# policy says must go, and a log bucket for its server access logs.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -10,6 +10,7 @@ locals {
   events_prefix      = "${local.key_prefix}events/"
   dead_letter_prefix = "${local.key_prefix}dead_letter/"
   exports_prefix     = "${local.key_prefix}exports/"
+  replays_prefix     = "${local.key_prefix}replays/"
   log_bucket_name    = "${substr(var.bucket_name, 0, 58)}-logs"
   account_root       = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
 }
@@ -115,6 +116,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "archive" {
     }
     expiration {
       days = var.exports_expiration_days
+    }
+  }
+
+  # Session recordings: set it to INSIGHTLITE_REPLAY_RETENTION_DAYS. S3 counts from
+  # when a blob was written, minutes after its events; a blob rewritten by a
+  # reprocessing run starts again, which `insightlite replays expire` (by the
+  # chunk's own time) does not.
+  rule {
+    id     = "expire-replays"
+    status = "Enabled"
+    filter {
+      prefix = local.replays_prefix
+    }
+    expiration {
+      days = var.replay_expiration_days
     }
   }
 

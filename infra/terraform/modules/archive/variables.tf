@@ -1,5 +1,5 @@
 variable "bucket_name" {
-  description = "Name of the archive bucket (globally unique). The pipeline writes s3://<bucket>/<prefix>/events/... and .../dead_letter/..."
+  description = "Name of the archive bucket (globally unique). The pipeline writes s3://<bucket>/<prefix>/events/..., .../dead_letter/... and .../replays/..."
   type        = string
 
   validation {
@@ -49,6 +49,17 @@ variable "exports_expiration_days" {
   validation {
     condition     = var.exports_expiration_days >= 1 && var.exports_expiration_days <= 395
     error_message = "exports_expiration_days must be between 1 and 395."
+  }
+}
+
+variable "replay_expiration_days" {
+  description = "Days a session recording's blob (under replays/) is kept: the same as INSIGHTLITE_REPLAY_RETENTION_DAYS, which sets the ClickHouse TTL of the recordings."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.replay_expiration_days >= 1 && var.replay_expiration_days <= 3650
+    error_message = "replay_expiration_days must be between 1 and 3650."
   }
 }
 
