@@ -1,12 +1,18 @@
-"""Compile the event contract's JSON Schema into one fast check function.
+"""Compile a contract's JSON Schema into one fast check function.
 
 The JSON Schema file is the single source of truth for the contract: required
 fields, types, enums, patterns, bounds and the per-type requirements. A
 general JSON Schema validator costs tens of microseconds per event and stops
 at the first error; like fastjsonschema, this generates Python source for
-exactly the keywords the contract uses, but the generated function
-accumulates every failure. A test checks that it agrees with the reference
-`jsonschema` validator.
+exactly the keywords the contracts use, but the generated function
+accumulates every failure. Tests check that it agrees with the reference
+`jsonschema` validator, for the event contract and the replay chunk contract.
+
+Arrays (`minItems`, `maxItems`, `items`) and closed objects
+(`additionalProperties: false`, nested `required`) are what the replay chunk
+contract adds. The failures of an array's items are summarised: one reason per
+distinct failure with how many items had it and the first one's index, so a
+chunk of 20,000 bad events gives a few reasons, not 20,000.
 """
 
 from __future__ import annotations
@@ -42,10 +48,21 @@ TOO_LONG = "too_long"
 UNKNOWN_SITE = "unknown_site"
 TOO_OLD = "too_old"
 TOO_FAR_IN_FUTURE = "too_far_in_future"
+UNKNOWN_FIELD = "unknown_field"
+NO_EVENTS = "no_events"
+TOO_MANY_EVENTS = "too_many_events"
 
 # Fields whose enum or pattern failure has a more telling code than the default.
 ENUM_CODES = {"type": UNKNOWN_TYPE, "v": UNSUPPORTED_VERSION}
 PATTERN_CODES = {"url": BAD_URL, "site_id": BAD_SITE_ID, "referrer": CONTROL_CHARACTER}
+# Bound failures with a more telling code than out_of_bounds: an rrweb event type
+# outside 0..6 is a type this contract does not know.
+BOUND_CODES = {"events[].type": UNKNOWN_TYPE}
+# Array length failures, by array (the collector refuses the same with these codes).
+MIN_ITEMS_CODES = {"events": NO_EVENTS}
+MAX_ITEMS_CODES = {"events": TOO_MANY_EVENTS}
+# Distinct item failures reported per array before only new codes are added.
+MAX_ITEM_REASONS = 16
 PATTERN_DETAILS = {
     "url": "url: not an absolute http(s) URL free of control characters",
     "site_id": "site_id: not 1-64 of A-Z a-z 0-9 . _ -",
@@ -63,6 +80,31 @@ TYPE_TESTS = {
 }
 
 EventCheck = Callable[[dict[str, Any]], list[Reason]]
+ItemCheck = Callable[[Any], list[Reason]]
+
+
+def item_reasons(items: list[Any], check: ItemCheck) -> list[Reason]:
+    """The failures of an array's items, one reason per distinct failure.
+
+    Each detail says how many items failed that way and where the first one is.
+    Past `MAX_ITEM_REASONS` distinct failures only failures of a new code are
+    kept, so every code is still reported and the list stays short.
+    """
+    found: dict[Reason, list[int]] = {}  # reason -> [count, first index]
+    codes: set[str] = set()
+    for index, item in enumerate(items):
+        for reason in check(item):
+            seen = found.get(reason)
+            if seen is not None:
+                seen[0] += 1
+            elif len(found) < MAX_ITEM_REASONS or reason.code not in codes:
+                found[reason] = [1, index]
+                codes.add(reason.code)
+    total = len(items)
+    return [
+        Reason(reason.code, f"{reason.detail} ({count} of {total} items, first at index {first})")
+        for reason, (count, first) in found.items()
+    ]
 
 
 def ecma_pattern(pattern: str) -> re.Pattern[str]:
@@ -99,6 +141,8 @@ def load_contract_schema() -> dict[str, Any]:
 class _Generator:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        # Checks of array items, as functions defined before `check`.
+        self.functions: list[str] = []
         self.constants: dict[str, Any] = {}
         self._counter = 0
 
@@ -137,7 +181,8 @@ class _Generator:
             self.emit(indent, f"elif not {pattern}({var}): add({bad})")
         for keyword, op, word in (("minimum", "<", "below"), ("maximum", ">", "above")):
             if keyword in spec:
-                bad = self.constant(Reason(OUT_OF_BOUNDS, f"{name}: {word} {spec[keyword]}"))
+                code = BOUND_CODES.get(name, OUT_OF_BOUNDS)
+                bad = self.constant(Reason(code, f"{name}: {word} {spec[keyword]}"))
                 self.emit(indent, f"elif {var} {op} {spec[keyword]!r}: add({bad})")
         if "maxLength" in spec:
             bad = self.constant(Reason(TOO_LONG, f"{name}: longer than {spec['maxLength']}"))
@@ -145,15 +190,69 @@ class _Generator:
         if "minLength" in spec:
             bad = self.constant(Reason(WRONG_TYPE, f"{name}: shorter than {spec['minLength']}"))
             self.emit(indent, f"elif len({var}) < {spec['minLength']}: add({bad})")
+        for keyword, op, codes in (
+            ("minItems", "<", MIN_ITEMS_CODES),
+            ("maxItems", ">", MAX_ITEMS_CODES),
+        ):
+            if keyword in spec:
+                word = "fewer" if op == "<" else "more"
+                bad = self.constant(
+                    Reason(
+                        codes.get(name, OUT_OF_BOUNDS), f"{name}: {word} than {spec[keyword]} items"
+                    )
+                )
+                self.emit(indent, f"elif len({var}) {op} {spec[keyword]}: add({bad})")
         if extra:
             self.emit(indent, extra)
         if spec.get("properties"):
             self.emit(indent, "else:")
+            required = set(spec.get("required", ()))
             for sub, sub_spec in spec["properties"].items():
                 sub_var = f"{var}_{sub}"
                 self.emit(indent + 1, f"{sub_var} = {var}.get({sub!r}, MISSING)")
                 self.emit(indent + 1, f"if {sub_var} is not MISSING:")
                 self.property(f"{name}.{sub}", sub_spec, sub_var, indent + 2)
+                if sub in required:
+                    missing = self.constant(Reason(MISSING_FIELD, f"{name}.{sub}"))
+                    self.emit(indent + 1, f"else: add({missing})")
+            for sub in sorted(required - set(spec["properties"])):
+                missing = self.constant(Reason(MISSING_FIELD, f"{name}.{sub}"))
+                self.emit(indent + 1, f"if {sub!r} not in {var}: add({missing})")
+            if spec.get("additionalProperties") is False:
+                self.unknown_fields(name, spec, var, indent + 1)
+        elif "items" in spec:
+            check = self.item_function(f"{name}[]", spec["items"])
+            self.emit(indent, "else:")
+            self.emit(
+                indent + 1, f"for item_reason in item_reasons({var}, {check}): add(item_reason)"
+            )
+
+    def item_function(self, name: str, spec: dict[str, Any]) -> str:
+        """Define `_itemsN(item) -> [Reason, ...]` checking one array item; its name."""
+        self._counter += 1
+        function = f"_items{self._counter}"
+        outer, self.lines = self.lines, []
+        self.emit(0, f"def {function}(item):")
+        self.emit(1, "reasons = []")
+        self.emit(1, "add = reasons.append")
+        self.property(name, spec, "item", 1)
+        self.emit(1, "return reasons")
+        self.functions.extend(self.lines)
+        self.lines = outer
+        return function
+
+    def unknown_fields(self, name: str, spec: dict[str, Any], var: str, indent: int) -> None:
+        """One reason naming (a few of) the fields of `var` the schema does not allow."""
+        known = self.constant(frozenset(spec.get("properties", ())))
+        self.emit(indent, f"unknown = [key for key in {var} if key not in {known}]")
+        self.emit(indent, f"if unknown: add(unknown_fields_reason({name!r}, unknown))")
+
+
+def unknown_fields_reason(name: str, unknown: list[Any]) -> Reason:
+    """`unknown_field`, naming the first few fields (cut short: they come from the client)."""
+    shown = ", ".join(repr(str(key)[:40]) for key in unknown[:5])
+    prefix = f"{name}: " if name else ""
+    return Reason(UNKNOWN_FIELD, f"{prefix}{len(unknown)} field(s) not in the contract: {shown}")
 
 
 def compile_contract(
@@ -182,6 +281,8 @@ def compile_contract(
             gen.emit(1, f"else: add({gen.constant(Reason(MISSING_FIELD, name))})")
     for name in sorted(required - set(schema["properties"])):
         gen.emit(1, f"if {name!r} not in event: add({gen.constant(Reason(MISSING_FIELD, name))})")
+    if schema.get("additionalProperties") is False:
+        gen.unknown_fields("", schema, "event", 1)
     by_type: dict[str, list[str]] = {}
     for rule in schema.get("allOf", []):
         for event_type in rule["if"]["properties"]["type"]["enum"]:
@@ -203,9 +304,12 @@ def compile_contract(
         "Reason": Reason,
         "uuid_match": UUID_RE.fullmatch,
         "NEEDS": needs,
+        "item_reasons": item_reasons,
+        "unknown_fields_reason": unknown_fields_reason,
         **gen.constants,
     }
-    exec(compile("\n".join(gen.lines), "<event-contract>", "exec"), namespace)
+    source = "\n".join(gen.functions + gen.lines)
+    exec(compile(source, "<event-contract>", "exec"), namespace)
     check: EventCheck = namespace["check"]
-    check.__doc__ = "\n".join(gen.lines)
+    check.__doc__ = source
     return check

@@ -34,6 +34,8 @@ from api.query.layer import QueryLayer
 from api.query.metrics import APIMetrics
 from api.query.models import ErrorBody
 from api.query.ratelimit import InMemoryRateLimiter, RedisRateLimiter
+from api.query.replay_archive import ReplayArchive
+from api.query.replay_routes import router as replay_router
 from api.query.rest import router as rest_router
 from api.query.webhooks import WebhookSender
 from connectors.archive import FsspecDestination
@@ -156,7 +158,8 @@ def _build_services(
     webhook_sleep: Callable[[float], None],
 ) -> _Wiring:
     """The query layer (client pool and response cache), token verifier, in-memory rate
-    limiter, export manager and per-token slots, all on the one ``clock``."""
+    limiter, export manager, per-token slots and the recordings' archive, all on the
+    one ``clock``."""
     # First: a missing or unusable key (ConfigError) is reported before anything is made.
     verifier = TokenVerifier.from_settings(settings, clock=clock)
     pool = ClientPool(client_factory, settings.api_clickhouse_pool_size)
@@ -187,6 +190,7 @@ def _build_services(
             cache,
             cell_height_px=settings.heatmap_cell_height_px,
             max_range_days=settings.api_max_range_days,
+            replay_retention_days=settings.replay_retention_days,
             clock=clock,
         ),
         verifier=verifier,
@@ -194,6 +198,8 @@ def _build_services(
         exports=exports,
         metrics=metrics,
         slots=TokenSlots(settings.api_max_requests_per_token, settings.api_max_queries_per_token),
+        # The blobs are where the pipeline's replay step writes them.
+        replays=ReplayArchive(settings.resolved_archive_url),
         clock=clock,
     )
     return _Wiring(services=services, cache=cache, in_memory_limiter=in_memory_limiter)
@@ -246,6 +252,7 @@ def _install_middleware(app: FastAPI, services: Services) -> None:
 def _mount_routes(app: FastAPI, metrics: APIMetrics) -> None:
     """REST under ``/v1``, GraphQL at ``/graphql``, then health, readiness and metrics."""
     app.include_router(rest_router)
+    app.include_router(replay_router)
     app.include_router(graphql_router(), prefix="/graphql", tags=["graphql"])
 
     @app.get("/health", tags=["operations"], include_in_schema=True)
@@ -289,7 +296,8 @@ def create_app(
     app = FastAPI(
         title="InsightLite query API",
         version=API_VERSION,
-        description="Heatmaps, sessions, stats and errors of the sites a token grants. "
+        description="Heatmaps, sessions, stats, errors and session recordings of the sites "
+        "a token grants. "
         "Authenticate with `Authorization: Bearer <JWT>`.",
         lifespan=_lifespan(wiring, clock),
         docs_url=None,

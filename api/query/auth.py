@@ -47,7 +47,16 @@ PERMISSION_STATS = "stats:read"
 PERMISSION_SESSIONS = "sessions:read"
 PERMISSION_HEATMAPS = "heatmaps:read"
 PERMISSION_EXPORT = "export:write"
-PERMISSIONS: Final = (PERMISSION_STATS, PERMISSION_SESSIONS, PERMISSION_HEATMAPS, PERMISSION_EXPORT)
+PERMISSION_REPLAY_READ = "replay:read"
+PERMISSION_REPLAY_DELETE = "replay:delete"
+PERMISSIONS: Final = (
+    PERMISSION_STATS,
+    PERMISSION_SESSIONS,
+    PERMISSION_HEATMAPS,
+    PERMISSION_EXPORT,
+    PERMISSION_REPLAY_READ,
+    PERMISSION_REPLAY_DELETE,
+)
 
 REQUIRED_CLAIMS: Final = ("exp", "iat", "sub", "aud", "iss")
 # Far beyond any real token; refusing bigger ones early bounds the work a request costs.

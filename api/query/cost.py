@@ -7,8 +7,8 @@ Every field of ``Site`` that reads ClickHouse has a cost:
 - ``queries``: the ClickHouse queries the field runs (``stats``, ``timeseries``,
   ``breakdown`` and ``session`` run two, the others one);
 - ``days``: its date range with the API's defaults (30 days ending today); a field
-  without a range (``session``) counts 1; an unreadable date counts as the longest range
-  (the resolver refuses it anyway);
+  without a range (``session``, ``replay``) counts 1; an unreadable date counts as the
+  longest range (the resolver refuses it anyway);
 - ``limit``: its ``limit`` (``eventsLimit`` for ``session``) in units of 100 rows (1000
   events); fields without one count 1.
 
@@ -61,7 +61,11 @@ FIELD_QUERIES: Final[Mapping[str, int]] = {
     "timeseries": 2,
     "breakdown": 2,
     "errors": 1,
+    "replays": 1,
+    "replay": 1,
 }
+# Fields that read no date range (one unit whatever their arguments).
+FIELDS_WITHOUT_RANGE: Final = frozenset({"session", "replay"})
 
 
 def _limit_bounds(model: type[BaseModel]) -> tuple[int, int]:
@@ -75,6 +79,7 @@ def _limit_bounds(model: type[BaseModel]) -> tuple[int, int]:
 # Field -> (argument, its default, its maximum, rows per cost unit).
 FIELD_LIMITS: Final[Mapping[str, tuple[str, int, int, int]]] = {
     "sessions": ("limit", *_limit_bounds(models.SessionsQuery), 100),
+    "replays": ("limit", *_limit_bounds(models.ReplaysQuery), 100),
     "breakdown": ("limit", *_limit_bounds(models.BreakdownQuery), 100),
     "errors": ("limit", *_limit_bounds(models.ErrorsQuery), 100),
     "session": ("eventsLimit", *_limit_bounds(models.SessionEventsQuery), 1000),
@@ -172,7 +177,7 @@ class CostCounter:
         return None
 
     def _range_units(self, node: FieldNode) -> int:
-        if node.name.value == "session":
+        if node.name.value in FIELDS_WITHOUT_RANGE:
             return 1
         days = self._days(self._argument(node, "from"), self._argument(node, "to"))
         return math.ceil(days / RANGE_UNIT_DAYS)

@@ -24,6 +24,7 @@ from api.query.guards import QUERY_SLOTS, TokenSlots, TooManyInProgress
 from api.query.layer import QueryLayer
 from api.query.metrics import APIMetrics
 from api.query.ratelimit import RateLimitDecision, RateLimiter
+from api.query.replay_archive import ReplayArchive
 from foundation.settings import Settings
 
 Clock = Callable[[], float]
@@ -32,9 +33,13 @@ Clock = Callable[[], float]
 RATE_LIMIT_STATE = "insightlite_rate_limit"
 
 # REST routes that cost more than one token: a PNG is a query plus a rendering, an
-# export reads a whole range (up to api_max_range_days) in the background.
+# export reads a whole range (up to api_max_range_days) in the background, a
+# recording's events are a query plus every blob of it read and sent (megabytes for a
+# long one), deleting a recording is a query, two row deletions and the blobs' removal.
 COST_HEATMAP_PNG: Final = 2
 COST_EXPORT: Final = 10
+COST_REPLAY_EVENTS: Final = 5
+COST_REPLAY_DELETE: Final = 2
 
 
 class RateLimited(Exception):
@@ -56,6 +61,7 @@ class Services:
     exports: ExportManager
     metrics: APIMetrics
     slots: TokenSlots
+    replays: ReplayArchive
     clock: Clock = time.time
 
 

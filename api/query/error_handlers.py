@@ -3,7 +3,7 @@ per refusal or failure, with the status and headers it calls for.
 
 Refusals tell the client why (401, 403, 422, 429, 400, 404); failures of the analytics
 store say only that (503 when it is down or not written yet, 500 otherwise), and are
-logged here with the request path.
+logged here with the request path; failures of the recordings' archive are 503.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from api.query.deps import RateLimited
 from api.query.filters import InvalidQuery
 from api.query.guards import CONCURRENCY_RETRY_AFTER_SECONDS, TooManyInProgress
 from api.query.models import ErrorBody
+from api.query.replay_archive import ArchiveUnavailable
 from connectors.clickhouse import ClickHouseError, ClickHouseUnavailable
 
 log = logging.getLogger("insightlite.api")
@@ -89,6 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
         error = names.get(exc.status_code, "http_error")
         message = error.replace("_", " ")
         return error_response(exc.status_code, error, message, dict(exc.headers or {}))
+
+    @app.exception_handler(ArchiveUnavailable)
+    async def archive_unavailable(request: Request, exc: ArchiveUnavailable) -> Response:
+        # Logged with its cause where it was raised (api.query.replay_archive).
+        return error_response(503, "archive_unavailable", exc.reason, {"Retry-After": "5"})
 
     @app.exception_handler(ClickHouseError)
     async def storeerror_response(request: Request, exc: ClickHouseError) -> Response:

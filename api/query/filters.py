@@ -7,7 +7,7 @@ types defined here, so a malformed path, device or country is refused with the s
 message either way. :func:`resolve_filter` then makes the :class:`Filter` every read of
 the query layer works from: the site checked, the day range resolved and bounded, and
 each filter present or ``None``. The SQL conditions of a filter, per table, are in
-:data:`EVENT_CONDITIONS` and :data:`SESSION_CONDITIONS`.
+:data:`EVENT_CONDITIONS`, :data:`SESSION_CONDITIONS` and :data:`REPLAY_CONDITIONS`.
 
 Adding a filter: its field type here if it needs one, a field of :class:`Filter`, its
 condition in the tables below, the field on the query models that offer it, and the
@@ -161,6 +161,16 @@ SESSION_CONDITIONS: Final[Mapping[str, str]] = {
     "country": "country_code = {country:String}",
     "has_errors": "has_errors = {has_errors:Bool}",
     "has_rage_clicks": "has_rage_clicks = {has_rage_clicks:Bool}",
+    "min_duration": "duration_seconds >= {min_duration:UInt32}",
+}
+# Filter -> its condition on one recording's summary (api.query.replay_reads, whose
+# columns these name): a page filter selects recordings that visited the page.
+REPLAY_CONDITIONS: Final[Mapping[str, str]] = {
+    "path": "has(pages, {path:String})",
+    "device": "device_type = {device:String}",
+    "country": "country_code = {country:String}",
+    "has_errors": "(error_count > 0) = {has_errors:Bool}",
+    "has_rage_clicks": "(rage_click_count > 0) = {has_rage_clicks:Bool}",
     "min_duration": "duration_seconds >= {min_duration:UInt32}",
 }
 

@@ -20,6 +20,7 @@ from strawberry.types import Info
 from api.query import models
 from api.query.auth import (
     PERMISSION_HEATMAPS,
+    PERMISSION_REPLAY_READ,
     PERMISSION_SESSIONS,
     PERMISSION_STATS,
     AccessDenied,
@@ -36,6 +37,8 @@ from api.query.graphql_types import (
     Heatmap,
     HeatmapType,
     Interval,
+    Replay,
+    ReplaysPage,
     ScrollDepth,
     SessionDetail,
     SessionsPage,
@@ -72,6 +75,14 @@ def _to_graphql(graphql_type: type[G], answer: BaseModel) -> G:
     """The strawberry object of an answer (the pydantic integration adds from_pydantic)."""
     converted: G = cast(Any, graphql_type).from_pydantic(answer)
     return converted
+
+
+def _session_id(value: strawberry.ID, argument: str) -> uuid.UUID:
+    """The UUID of a session id argument; InvalidQuery names ``argument`` otherwise."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidQuery(f"{argument} is not a session id (UUID)") from None
 
 
 @strawberry.type(description="One site's analytics; every field checks its own permission.")
@@ -162,13 +173,52 @@ class Site:
         self, info: Info[Context, None], id: strawberry.ID, events_limit: int = 1000
     ) -> SessionDetail | None:
         layer = self._allow(info, PERMISSION_SESSIONS)
-        try:
-            session_id = uuid.UUID(str(id))
-        except ValueError:
-            raise InvalidQuery("id is not a session id (UUID)") from None
+        session_id = _session_id(id, "id")
         query = query_from_arguments(models.SessionEventsQuery, limit=events_limit)
         detail = await layer.session(self.id, session_id, query.limit)
         return None if detail is None else _to_graphql(SessionDetail, detail)
+
+    @strawberry.field(
+        description="A page of recordings, newest first (replay:read); their events are "
+        "at GET /v1/sites/{site}/replays/{session_id}/events."
+    )
+    @client_errors
+    async def replays(
+        self,
+        info: Info[Context, None],
+        date_from: FromDate = None,
+        date_to: ToDate = None,
+        path: str | None = None,
+        device: Device | None = None,
+        country: str | None = None,
+        has_errors: bool | None = None,
+        has_rage_clicks: bool | None = None,
+        min_duration: int | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ReplaysPage | None:
+        layer = self._allow(info, PERMISSION_REPLAY_READ)
+        query = query_from_arguments(
+            models.ReplaysQuery,
+            date_from=date_from,
+            date_to=date_to,
+            path=path,
+            device=device,
+            country=country,
+            has_errors=has_errors,
+            has_rage_clicks=has_rage_clicks,
+            min_duration=min_duration,
+            limit=limit,
+            cursor=cursor,
+        )
+        return _to_graphql(ReplaysPage, await layer.replays(self.id, query))
+
+    @strawberry.field(description="One recording's summary (replay:read).")
+    @client_errors
+    async def replay(self, info: Info[Context, None], session_id: strawberry.ID) -> Replay | None:
+        layer = self._allow(info, PERMISSION_REPLAY_READ)
+        found = await layer.replay(self.id, _session_id(session_id, "sessionId"))
+        return None if found is None else _to_graphql(Replay, found)
 
     @strawberry.field(description="Totals over the range (stats:read).")
     @client_errors

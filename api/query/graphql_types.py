@@ -62,6 +62,16 @@ class SessionDetail:
     pass
 
 
+@pydantic_type(model=models.Replay, all_fields=True)
+class Replay:
+    pass
+
+
+@pydantic_type(model=models.ReplaysPage, all_fields=True)
+class ReplaysPage:
+    pass
+
+
 @pydantic_type(model=models.StatsSummary, all_fields=True)
 class StatsSummary:
     pass

@@ -30,16 +30,19 @@ a small pool, so the event loop keeps serving cached answers meanwhile.
 Where things are: the filter every read starts from (site, days, page, device, ...) in
 :mod:`api.query.filters`; the steps every read shares in :mod:`api.query.layer_core`;
 the reads by subject in :mod:`api.query.heatmap_reads`, :mod:`api.query.session_reads`,
-:mod:`api.query.stats_reads` and :mod:`api.query.error_reads`.
+:mod:`api.query.stats_reads`, :mod:`api.query.error_reads` and
+:mod:`api.query.replay_reads` (recordings' summaries; their blobs are read through
+:mod:`api.query.replay_archive`).
 """
 
 from __future__ import annotations
 
 from api.query.error_reads import ErrorReads
 from api.query.heatmap_reads import HeatmapReads
+from api.query.replay_reads import ReplayReads
 from api.query.session_reads import SessionReads
 from api.query.stats_reads import StatsReads
 
 
-class QueryLayer(HeatmapReads, SessionReads, StatsReads, ErrorReads):
+class QueryLayer(HeatmapReads, SessionReads, StatsReads, ErrorReads, ReplayReads):
     """The reads of the API (see the module doc). Every read validates its site first."""

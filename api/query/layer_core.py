@@ -3,8 +3,8 @@ it runs on, the answer cache, and the SQL fragments common to several reads.
 
 The reads themselves are grouped by subject (:mod:`api.query.heatmap_reads`,
 :mod:`api.query.session_reads`, :mod:`api.query.stats_reads`,
-:mod:`api.query.error_reads`) as subclasses of :class:`LayerCore`, and combined into
-:class:`api.query.layer.QueryLayer`.
+:mod:`api.query.error_reads`, :mod:`api.query.replay_reads`) as subclasses of
+:class:`LayerCore`, and combined into :class:`api.query.layer.QueryLayer`.
 """
 
 from __future__ import annotations
@@ -76,12 +76,14 @@ class LayerCore:
         *,
         cell_height_px: int = 16,
         max_range_days: int = 366,
+        replay_retention_days: int = 30,
         clock: Clock = time.time,
     ) -> None:
         self._pool = pool
         self._cache = cache
         self._cell_height_px = cell_height_px
         self._max_range_days = max_range_days
+        self._replay_retention_days = replay_retention_days
         self._clock = clock
 
     def close(self) -> None:

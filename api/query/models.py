@@ -83,6 +83,24 @@ class SessionsQuery(_Query):
     )
 
 
+class ReplaysQuery(_Query):
+    """``from``/``to`` are the UTC days a recording started on; without either, every
+    recording still kept (see the read)."""
+
+    path: PagePath | None = Field(default=None, description="Only recordings visiting this page.")
+    device: DeviceType | None = None
+    country: CountryCode | None = None
+    has_errors: bool | None = None
+    has_rage_clicks: bool | None = None
+    min_duration: int = Field(default=0, ge=0, le=10 * 86_400, description="Seconds.")
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(
+        default=None,
+        max_length=MAX_CURSOR_CHARS,
+        description="`next_cursor` of the previous page (opaque).",
+    )
+
+
 class StatsQuery(_Filtered):
     pass
 
@@ -208,6 +226,36 @@ class SessionDetail(Answer):
     session: Session
     events: list[SessionEvent]
     events_truncated: bool
+
+
+class Replay(Answer):
+    """One recording's summary; a chunk stored twice counts once in every figure."""
+
+    session_id: str
+    start_time: datetime = Field(description="Its first event.")
+    end_time: datetime = Field(description="Its last event.")
+    duration_seconds: int
+    active_seconds: int = Field(
+        description="Seconds with pointer, scroll, touch or input activity."
+    )
+    chunk_count: int
+    event_count: int = Field(description="rrweb events.")
+    bytes: int = Field(description="Stored size (compressed).")
+    pages: list[str] = Field(description="Visited page paths, sorted.")
+    click_count: int
+    rage_click_count: int
+    error_count: int
+    device_type: str
+    country_code: str = Field(description="ISO code; '' when unknown.")
+
+
+class ReplaysPage(Answer):
+    date_from: date
+    date_to: date
+    replays: list[Replay]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class StatsSummary(Answer):

@@ -2,7 +2,8 @@
 
 Answers are written with the models' own JSON serialiser and returned as ready
 responses (the response models still document them in OpenAPI), which skips a second
-validation of answers the layer has just built or read from the cache.
+validation of answers the layer has just built or read from the cache. The
+recordings' routes are in :mod:`api.query.replay_routes`, under the same prefix.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from api.query.models import (
     TimeseriesQuery,
 )
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Malformed parameter (e.g. a cursor)."},
     401: {"model": ErrorBody, "description": "Missing or invalid bearer token."},
     403: {"model": ErrorBody, "description": "Site or permission not granted."},
@@ -61,7 +62,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "ClickHouse unavailable."},
 }
 
-router = APIRouter(prefix="/v1/sites/{site}", responses=_ERRORS)
+router = APIRouter(prefix="/v1/sites/{site}", responses=ERROR_RESPONSES)
 
 HeatmapReader = Annotated[Principal, Depends(permitted(PERMISSION_HEATMAPS))]
 SessionReader = Annotated[Principal, Depends(permitted(PERMISSION_SESSIONS))]
@@ -72,12 +73,12 @@ ExportStarter = Annotated[Principal, Depends(permitted(PERMISSION_EXPORT, COST_E
 Exporter = Annotated[Principal, Depends(permitted(PERMISSION_EXPORT))]
 
 
-def _json(answer: Answer | BaseModel, status_code: int = 200) -> Response:
+def json_answer(answer: Answer | BaseModel, status_code: int = 200) -> Response:
     body = answer.json_bytes() if isinstance(answer, Answer) else answer.model_dump_json()
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-def _not_found(message: str) -> JSONResponse:
+def not_found(message: str) -> JSONResponse:
     return JSONResponse({"error": "not_found", "message": message}, status_code=404)
 
 
@@ -89,7 +90,7 @@ async def heatmap(
     _: HeatmapReader,
 ) -> Response:
     """A page's heatmap cells for one interaction type (permission heatmaps:read)."""
-    return _json(await services(request).layer.heatmap(site, query))
+    return json_answer(await services(request).layer.heatmap(site, query))
 
 
 @router.get(
@@ -117,7 +118,7 @@ async def scroll_depth(
     _: HeatmapReader,
 ) -> Response:
     """Share of a page's views that reached each depth (permission heatmaps:read)."""
-    return _json(await services(request).layer.scroll_depth(site, query))
+    return json_answer(await services(request).layer.scroll_depth(site, query))
 
 
 @router.get("/sessions", response_model=SessionsPage, tags=["sessions"])
@@ -128,7 +129,7 @@ async def sessions(
     _: SessionReader,
 ) -> Response:
     """A page of sessions, newest first; pass `next_cursor` as `cursor` for the next."""
-    return _json(await services(request).layer.sessions(site, query))
+    return json_answer(await services(request).layer.sessions(site, query))
 
 
 @router.get(
@@ -147,8 +148,8 @@ async def session(
     """One session and its events in time order (permission sessions:read)."""
     found = await services(request).layer.session(site, session_id, query.limit)
     if found is None:
-        return _not_found("no such session")
-    return _json(found)
+        return not_found("no such session")
+    return json_answer(found)
 
 
 @router.get("/stats", response_model=StatsSummary, tags=["stats"])
@@ -159,7 +160,7 @@ async def stats(
     _: StatsReader,
 ) -> Response:
     """Totals over the range (permission stats:read)."""
-    return _json(await services(request).layer.stats(site, query))
+    return json_answer(await services(request).layer.stats(site, query))
 
 
 @router.get("/stats/timeseries", response_model=Timeseries, tags=["stats"])
@@ -170,7 +171,7 @@ async def timeseries(
     _: StatsReader,
 ) -> Response:
     """The stats per hour, day or week (permission stats:read)."""
-    return _json(await services(request).layer.timeseries(site, query))
+    return json_answer(await services(request).layer.timeseries(site, query))
 
 
 @router.get("/stats/breakdown", response_model=Breakdown, tags=["stats"])
@@ -181,7 +182,7 @@ async def breakdown(
     _: StatsReader,
 ) -> Response:
     """The stats per page, device or country (permission stats:read)."""
-    return _json(await services(request).layer.breakdown(site, query))
+    return json_answer(await services(request).layer.breakdown(site, query))
 
 
 @router.get("/errors", response_model=ErrorsAnswer, tags=["stats"])
@@ -192,7 +193,7 @@ async def errors(
     _: StatsReader,
 ) -> Response:
     """Errors grouped by class and message (permission stats:read)."""
-    return _json(await services(request).layer.errors(site, query))
+    return json_answer(await services(request).layer.errors(site, query))
 
 
 @router.post("/exports", response_model=ExportState, status_code=202, tags=["exports"])
@@ -205,7 +206,7 @@ async def create_export(
     """Start an export (permission export:write); poll its state at the returned id."""
     # Writing the state file may be a network call (S3): keep it off the event loop.
     state = await run_in_threadpool(services(request).exports.submit, site, body)
-    return _json(state, status_code=202)
+    return json_answer(state, status_code=202)
 
 
 @router.get(
@@ -224,5 +225,5 @@ async def export_state(
     try:
         state = await run_in_threadpool(services(request).exports.get, site, export_id)
     except ExportNotFound:
-        return _not_found("no such export")
-    return _json(state)
+        return not_found("no such export")
+    return json_answer(state)

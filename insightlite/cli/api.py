@@ -97,8 +97,8 @@ def add_parser(subparsers: Any) -> None:
     create.add_argument(
         "--permissions",
         default=DEFAULT_PERMISSIONS,
-        help="comma-separated: stats:read, sessions:read, heatmaps:read, export:write "
-        f"(default: {DEFAULT_PERMISSIONS})",
+        help="comma-separated: stats:read, sessions:read, heatmaps:read, export:write, "
+        f"replay:read, replay:delete (default: {DEFAULT_PERMISSIONS})",
     )
     create.add_argument(
         "--tier", choices=("free", "pro", "enterprise"), default="free", help="rate-limit tier"

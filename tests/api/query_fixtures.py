@@ -7,6 +7,10 @@
   demo GeoIP database, so countries are filled). No client stays open afterwards: chdb
   serves one directory per process at a time, and other tests open theirs.
 - ``clock`` (function): a ``FakeClock`` at ``NOW``, for the app and tokens.
+- ``replay_settings``, ``replay_data``, ``replay_api`` (module): session recordings
+  (``replay_recordings.recordings()``) in a chdb directory and archive of their own,
+  with a retention of ``RETENTION_DAYS``, and the app over them, its clock at the
+  recordings' ``NOW`` (not this module's).
 
 Helpers (``serve``, ``make_token``, ...) are in ``query_support``.
 """
@@ -14,16 +18,20 @@ Helpers (``serve``, ``make_token``, ...) are in ``query_support``.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.query.app import create_app
 from api.query.heatmap_cells import busiest_page
 from connectors.clickhouse import connect
 from devtools.demo_geoip import ensure_demo_mmdb
-from foundation.settings import load_settings
+from foundation.settings import Settings, load_settings
 from insightlite.runner import InputSpec, run_pipeline
-from tests.api.query_support import DAY, EVENTS, NOW, FakeClock, PipelineData
+from tests.api import replay_recordings as replays
+from tests.api.query_support import DAY, EVENTS, NOW, SECRET, FakeClock, PipelineData
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +76,32 @@ def pipeline_data(tmp_path_factory: pytest.TempPathFactory) -> PipelineData:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(NOW.timestamp())
+
+
+@pytest.fixture(scope="module")
+def replay_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir: Path = tmp_path_factory.mktemp("replay-api-data")
+    return load_settings(
+        data_dir=data_dir,
+        clickhouse_url=f"chdb:{data_dir / 'clickhouse'}",
+        archive_url=str(data_dir / "archive"),
+        jwt_secret=SECRET,
+        api_clickhouse_pool_size=2,
+        replay_retention_days=replays.RETENTION_DAYS,
+    )
+
+
+@pytest.fixture(scope="module")
+def replay_data(replay_settings: Settings) -> dict[str, replays.Recording]:
+    made = replays.recordings()
+    replays.store_recordings(replay_settings, made)
+    return made
+
+
+@pytest.fixture(scope="module")
+def replay_api(
+    replay_settings: Settings, replay_data: dict[str, replays.Recording]
+) -> Iterator[TestClient]:
+    app = create_app(replay_settings, clock=replays.CLOCK)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -80,4 +80,11 @@ def test_the_document_is_valid(api_schema: Any) -> None:
     }
     assert "GET /v1/sites/{site}/heatmap" in operations
     assert "POST /v1/sites/{site}/exports" in operations
+    for replay_operation in (
+        "GET /v1/sites/{site}/replays",
+        "GET /v1/sites/{site}/replays/{session_id}",
+        "GET /v1/sites/{site}/replays/{session_id}/events",
+        "DELETE /v1/sites/{site}/replays/{session_id}",
+    ):
+        assert replay_operation in operations
     assert len(operations) >= 12
