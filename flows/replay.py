@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow, Stream
@@ -29,6 +30,7 @@ from foundation.metrics import EVENTS_IN, EVENTS_OUT, REJECTED, RunTotals
 from foundation.settings import Settings
 from foundation.units import DAY_MS, HOUR_MS
 from operators.batching import Chunk, Span
+from operators.model import RawBatch
 from operators.replay_mask import mask_replay
 from operators.replay_model import (
     STAGE_REPLAY_MASK,
@@ -38,7 +40,6 @@ from operators.replay_model import (
 )
 from operators.replay_stats import ReplayStats, replay_chunks_table
 from operators.replay_validate import ReplayValidator
-from operators.model import RawBatch
 
 REPLAY_CHUNKS_TABLE = "session_replay_chunks"
 
@@ -56,6 +57,8 @@ def build_replay_steps(settings: Settings) -> ReplaySteps:
     validator = ReplayValidator(
         max_future_ms=int(settings.max_future_hours * HOUR_MS),
         max_age_ms=int(settings.max_age_days * DAY_MS),
+        max_chunk_bytes=settings.collector_replay_max_chunk_bytes,
+        site_allowlist=tuple(settings.site_allowlist),
     )
     stats = ReplayStats(
         rage_click_count=settings.rage_click_count,
@@ -75,7 +78,7 @@ class ReplayOutputs:
     clickhouse_single_writer: bool = True
 
 
-def _counted(step: str, stage: Callable[[ReplayBatch], ReplayBatch]) -> Callable[..., ReplayBatch]:
+def _counted(step: str, stage: Callable[[Any], ReplayBatch]) -> Callable[[Any], ReplayBatch]:
     """A stage with its chunks in and out and its rejects counted by reason."""
     chunks_in = EVENTS_IN.labels(step)
     chunks_out = EVENTS_OUT.labels(step)
@@ -85,7 +88,7 @@ def _counted(step: str, stage: Callable[[ReplayBatch], ReplayBatch]) -> Callable
             count_in, rejected_before = len(batch.records), 0
         else:
             count_in, rejected_before = len(batch.chunks) + len(batch.stored), len(batch.rejected)
-        out = stage(batch)  # type: ignore[arg-type]
+        out = stage(batch)
         chunks_in.inc(count_in)
         chunks_out.inc(len(out.chunks) + len(out.stored))
         for rejected in out.rejected[rejected_before:]:

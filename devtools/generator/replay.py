@@ -32,6 +32,7 @@ CLICK = 2
 DOCUMENT_ID, BUTTON_ID, EMAIL_INPUT_ID, MAIN_ID = 1, 40, 31, 20
 
 EVENTS_PER_CHUNK = 60
+STALE_MS = 6 * 3_600_000
 PLANTED_EMAIL = "jane.roe@example.org"
 PLANTED_PHONE = "+1 415 555 0142"
 
@@ -216,7 +217,17 @@ def _recordings(records: Iterable[bytes], share: float, rng: random.Random) -> l
         if event.get("type") == "pageview" or not recording.pages:
             recording.pages.append((event["url"], []))
         recording.pages[-1][1].append(event)
-    return [recording for recording in chosen.values() if recording is not None]
+    recordings = [recording for recording in chosen.values() if recording is not None]
+    for recording in recordings:
+        # The traffic holds deliberately stale events (days late): a recording is
+        # what the browser saw live, so they are not part of it.
+        newest = max(event["ts"] for _, events in recording.pages for event in events)
+        recording.pages = [
+            (url, fresh)
+            for url, events in recording.pages
+            if (fresh := [event for event in events if newest - event["ts"] < STALE_MS])
+        ]
+    return recordings
 
 
 def _chunks(recording: _Recording, rng: random.Random) -> Iterator[dict[str, Any]]:

@@ -4,6 +4,7 @@ letters; on one worker, again over the same input, and on two processes."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from operators.model import RawBatch
 from operators.replay_blobs import decode_blob
 from tests.e2e.cli import insightlite, query_json
 
-NOW_MS = 1_764_072_000_000
+# Recent: the replay tables' TTL (30 days) drops rows of older recordings on insert.
+NOW_MS = int(time.time()) // 3600 * 3_600_000
 DATABASE = "insightlite"
 
 

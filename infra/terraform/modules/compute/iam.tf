@@ -93,8 +93,9 @@ resource "aws_iam_role_policy" "workload_secrets" {
   policy   = data.aws_iam_policy_document.workload_secrets[each.key].json
 }
 
-# The workers write the archive (events/ and dead_letter/ under the prefix) and
-# read it back when a replay overwrites files; nothing else in the bucket.
+# The workers write the archive (events/, dead_letter/ and the recordings' replays/
+# under the prefix) and read it back when a replay overwrites files; nothing else in
+# the bucket.
 data "aws_iam_policy_document" "worker_archive" {
   statement {
     sid       = "ListArchivePrefix"
@@ -103,7 +104,7 @@ data "aws_iam_policy_document" "worker_archive" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.archive_key_prefix}events/*", "${local.archive_key_prefix}dead_letter/*", "${local.archive_key_prefix}events", "${local.archive_key_prefix}dead_letter"]
+      values   = ["${local.archive_key_prefix}events/*", "${local.archive_key_prefix}dead_letter/*", "${local.archive_key_prefix}replays/*", "${local.archive_key_prefix}events", "${local.archive_key_prefix}dead_letter", "${local.archive_key_prefix}replays"]
     }
   }
 
@@ -118,6 +119,7 @@ data "aws_iam_policy_document" "worker_archive" {
     resources = [
       "${var.archive.bucket_arn}/${local.archive_key_prefix}events/*",
       "${var.archive.bucket_arn}/${local.archive_key_prefix}dead_letter/*",
+      "${var.archive.bucket_arn}/${local.archive_key_prefix}replays/*",
     ]
   }
 
@@ -140,7 +142,8 @@ resource "aws_iam_role_policy" "worker_archive" {
 }
 
 # The query API writes exports under exports/ of the archive (its default
-# INSIGHTLITE_API_EXPORT_URL) and reads them back to serve them; nothing else.
+# INSIGHTLITE_API_EXPORT_URL) and reads them back to serve them, and reads and deletes
+# recordings under replays/ (GET .../replays/{id}/events, DELETE); nothing else.
 data "aws_iam_policy_document" "api_exports" {
   statement {
     sid       = "ListExports"
@@ -149,7 +152,7 @@ data "aws_iam_policy_document" "api_exports" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.archive_key_prefix}exports/*", "${local.archive_key_prefix}exports"]
+      values   = ["${local.archive_key_prefix}exports/*", "${local.archive_key_prefix}exports", "${local.archive_key_prefix}replays/*", "${local.archive_key_prefix}replays"]
     }
   }
 
@@ -162,6 +165,12 @@ data "aws_iam_policy_document" "api_exports" {
       "s3:ListMultipartUploadParts",
     ]
     resources = ["${var.archive.bucket_arn}/${local.archive_key_prefix}exports/*"]
+  }
+
+  statement {
+    sid       = "ReadDeleteRecordings"
+    actions   = ["s3:GetObject", "s3:DeleteObject"]
+    resources = ["${var.archive.bucket_arn}/${local.archive_key_prefix}replays/*"]
   }
 
   statement {
