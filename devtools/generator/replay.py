@@ -33,6 +33,7 @@ DOCUMENT_ID, BUTTON_ID, EMAIL_INPUT_ID, MAIN_ID = 1, 40, 31, 20
 
 EVENTS_PER_CHUNK = 60
 STALE_MS = 6 * 3_600_000
+EVENT_TYPES = frozenset({"pageview", "click", "move", "scroll", "error", "custom"})
 PLANTED_EMAIL = "jane.roe@example.org"
 PLANTED_PHONE = "+1 415 555 0142"
 
@@ -191,6 +192,21 @@ def _typed_email(ts: int) -> dict[str, Any]:
     return {"type": INCREMENTAL, "timestamp": ts, "data": typed}
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def _well_formed(event: dict[str, Any]) -> bool:
+    numbers = (event.get(key, 0) for key in ("x", "y", "scroll_y", "vw", "vh"))
+    return event.get("type") in EVENT_TYPES and all(
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e6
+        for value in numbers
+    )
+
+
 def _recordings(records: Iterable[bytes], share: float, rng: random.Random) -> list[_Recording]:
     """The recorded sessions, their page views in order, each with its events."""
     classifier = UserAgentClassifier(())
@@ -204,6 +220,8 @@ def _recordings(records: Iterable[bytes], share: float, rng: random.Random) -> l
             continue
         if not isinstance(event.get("ts"), int) or not isinstance(event.get("url"), str):
             continue
+        if not _is_uuid(event["session_id"]) or not _well_formed(event):
+            continue  # a malformed event of the traffic: not what a browser saw
         session_id = event["session_id"]
         if session_id not in chosen:
             recorded = rng.random() < share

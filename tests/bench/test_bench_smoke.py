@@ -29,3 +29,19 @@ def test_pipeline_benchmark_runs_on_a_small_input() -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["full"]["events"] == 3000 and figures["floor"]["events"] == 3000
     assert figures["state"]["state_bytes_per_session"] > 0
+
+
+def test_replay_benchmark_runs_on_a_small_input() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "replay.py"), "--events", "3000"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["chunks"] > 0
+    for mode in ("stages", "full", "floor"):
+        assert figures[mode]["stored"] == figures["chunks"]
+    assert figures["bytes_per_minute"] > 0
