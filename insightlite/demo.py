@@ -18,6 +18,8 @@ from api.query.heatmap_cells import HeatmapFilter, busiest_page, fetch_cells
 from api.query.heatmap_png import describe_filter, render_heatmap_png
 from connectors.clickhouse import ClickHouseClient, connect, readonly_query
 from devtools.demo_geoip import ensure_demo_mmdb
+from devtools.generator import generate_records
+from devtools.generator.replay import generate_replay_records
 from foundation.settings import Settings
 from insightlite.report import print_result, print_summary
 from insightlite.runner import InputSpec, run_pipeline
@@ -45,6 +47,13 @@ SHOWCASE_QUERIES: tuple[tuple[str, str], ...] = (
         "Errors by class",
         "SELECT error_class, count() AS errors, uniqExact(session_id) AS sessions FROM events "
         "FINAL WHERE event_type = 'error' GROUP BY error_class ORDER BY errors DESC",
+    ),
+    (
+        "Session recordings: the five longest",
+        "SELECT session_id, dateDiff('second', min(start_time), max(end_time)) AS seconds, "
+        "length(groupUniqArrayMerge(chunks)) AS chunks, uniqExactMerge(clicks) AS clicks, "
+        "uniqExactMerge(errors) AS errors, length(groupUniqArrayMerge(pages)) AS pages "
+        "FROM session_replays GROUP BY site_id, session_id ORDER BY seconds DESC LIMIT 5",
     ),
 )
 
@@ -88,6 +97,14 @@ def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False)
         f"(seed {seed}) → {settings.resolved_clickhouse_url} and "
         f"{settings.resolved_archive_url}"
     )
+    now = datetime.now(UTC)
+    # Recordings of 30 % of the demo's sessions, as their replay module would have sent.
+    replay_file = data_dir / "replay-chunks.jsonl"
+    traffic = generate_records(events, seed=seed, now_ms=int(now.timestamp() * 1000))
+    replay_file.parent.mkdir(parents=True, exist_ok=True)
+    replay_file.write_bytes(
+        b"".join(chunk + b"\n" for chunk in generate_replay_records(traffic, seed=seed))
+    )
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -103,8 +120,8 @@ def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False)
 
         summary = run_pipeline(
             settings,
-            InputSpec("generate", events=events, seed=seed),
-            now=datetime.now(UTC),
+            InputSpec("generate", events=events, seed=seed, replay_file=str(replay_file)),
+            now=now,
             on_batch=advance,
         )
     print_summary(summary, console)
@@ -119,9 +136,11 @@ def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False)
     console.print(
         "\n[bold]Where the results are[/bold]\n"
         f"  ClickHouse: {settings.resolved_clickhouse_url} (database "
-        f"{settings.clickhouse_database}; tables events, sessions, heatmap_aggregates)\n"
+        f"{settings.clickhouse_database}; tables events, sessions, heatmap_aggregates, "
+        "session_replays)\n"
         f"  Parquet archive: {archive}/events/year=YYYY/month=MM/day=DD/\n"
         f"  Dead letters: {archive}/dead_letter/ (JSON lines: stage, reasons, masked payload)\n"
+        f"  Session recordings: {archive}/replays/site=SITE/session=ID/ (gzip rrweb chunks)\n"
         "\n[bold]Query them[/bold]\n"
         f"  insightlite query --data-dir {data_dir} "
         '"SELECT event_type, count() FROM events FINAL GROUP BY event_type"\n'

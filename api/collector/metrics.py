@@ -29,6 +29,8 @@ class RouteMetrics:
     rejected: PromCounter  # by reason
     produce_errors: PromCounter  # records Kafka did not take, by error
     latency: Histogram
+    # Requests answered 202 but not written, by reason (bots on /replay).
+    filtered: PromCounter | None = None
 
 
 @dataclass
@@ -44,6 +46,7 @@ class CollectorMetrics:
     replay_rejected: PromCounter
     replay_produce_errors: PromCounter
     replay_latency: Histogram
+    replay_filtered: PromCounter
 
     @classmethod
     def create(cls) -> CollectorMetrics:
@@ -105,6 +108,11 @@ class CollectorMetrics:
                 "insightlite_collector_replay_request_seconds",
                 "Replay chunk request latency, from the first body byte to the answer",
             ),
+            replay_filtered=counter(
+                "insightlite_collector_replay_filtered_chunks",
+                "Replay chunks answered 202 but not written (bots), by reason",
+                ("reason",),
+            ),
         )
 
     @property
@@ -121,6 +129,7 @@ class CollectorMetrics:
             self.replay_rejected,
             self.replay_produce_errors,
             self.replay_latency,
+            self.replay_filtered,
         )
 
     def exposition(self) -> bytes:

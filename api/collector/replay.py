@@ -149,6 +149,10 @@ class ClientFacts:
     def device_type(self, ua: str) -> str:
         return self.classifier.classify(ua).device_type
 
+    def bot_reason(self, ua: str) -> str | None:
+        """Why the user agent is a bot, as the pipeline's bot filter says; None for people."""
+        return self.classifier.classify(ua).bot_reason
+
     def close(self) -> None:
         if self.countries is not None:
             self.countries.close()
@@ -227,12 +231,21 @@ class ReplayCollector:
         # is held as Python objects, however many requests are in flight.
         chunk = parse_chunk(chunk_json(body, encoding, self.limits), self.limits)
         site_id = str(chunk["site_id"])
+        ua = user_agent(request)
+        bot = self.facts.bot_reason(ua)
+        if bot is not None:
+            # The pipeline drops bots' events by their user agent, which a recording's
+            # record does not carry: so the edge drops their recordings. A 202 all the
+            # same: telling a bot how it was recognised helps it hide.
+            if self.metrics.filtered is not None:
+                self.metrics.filtered.labels(bot).inc()
+            return json_response(202, {"accepted": 0}, CORS_HEADERS)
         # Before the rate limits: a request refused here spends no tokens.
         record = to_replay_record(
             chunk,
             received_at=self.now_ms(),
             country_code=self.facts.country_code(ip),
-            device_type=self.facts.device_type(user_agent(request)),
+            device_type=self.facts.device_type(ua),
         )
         del chunk, body
 

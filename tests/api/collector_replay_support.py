@@ -34,6 +34,11 @@ RECEIVED_AT = 1_764_590_400_000
 PEER = ("198.51.100.7", 51000)
 SESSION = str(uuid.uuid4())
 JSON = {"Content-Type": "application/json"}
+# A person's browser: a bot's user agent is answered 202 and not written.
+BROWSER_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 class FakeClock:
@@ -97,7 +102,11 @@ class Harness:
 
     def client(self, peer: tuple[str, int] = PEER) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=peer)
-        return httpx.AsyncClient(transport=transport, base_url="http://collector.test")
+        return httpx.AsyncClient(
+            transport=transport,
+            base_url="http://collector.test",
+            headers={"User-Agent": BROWSER_UA},
+        )
 
     def records(self, count: int) -> list[tuple[bytes | None, bytes]]:
         messages = read_topic(self.settings.kafka_bootstrap_servers, self.topic, count)

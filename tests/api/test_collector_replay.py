@@ -27,6 +27,7 @@ from api.collector.producer import (
 from connectors.kafka.topics import describe_topics, replay_max_message_bytes
 from devtools.local_kafka import free_port
 from tests.api.collector_replay_support import (
+    BROWSER_UA,
     RECEIVED_AT,
     SESSION,
     MakeHarness,
@@ -37,6 +38,8 @@ from tests.api.collector_replay_support import (
     serving,
 )
 from tests.kafka_fixture import TopicFactory
+
+JSON_BODY = {"Content-Type": "application/json"}
 
 pytest_plugins = ["tests.api.collector_replay_fixtures"]
 pytestmark = pytest.mark.anyio
@@ -99,6 +102,31 @@ async def test_chunk_is_written_with_the_collectors_fields_and_no_ip_or_ua(
 
 
 @pytest.mark.parametrize(
+    "agent",
+    [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/131.0.0.0",
+        "",
+    ],
+    ids=["known-bot", "headless", "empty"],
+)
+async def test_a_bots_chunk_is_answered_202_and_never_written(
+    replay_collector: MakeHarness, agent: str
+) -> None:
+    harness = replay_collector()
+    async with harness.client() as client:
+        response = await client.post(
+            "/replay", content=chunk_bytes(), headers={**JSON_BODY, "User-Agent": agent}
+        )
+        person = await client.post("/replay", content=chunk_bytes(), headers=JSON_BODY)
+        metrics = await metrics_of(client)
+    assert response.status_code == 202 and response.json() == {"accepted": 0}
+    assert person.json() == {"accepted": 1}
+    assert harness.written() == 1  # the person's chunk only
+    assert "insightlite_collector_replay_filtered_chunks_total{reason=" in metrics
+
+
+@pytest.mark.parametrize(
     ("encode", "headers"),
     [
         (orjson.dumps, {"Content-Type": "application/json"}),
@@ -122,8 +150,8 @@ async def test_json_and_gzip_bodies_are_accepted(
     ((_, value),) = harness.records(1)
     record = orjson.loads(value)
     assert record["events"] == sent["events"]
-    # No GeoIP database, and httpx's own user agent: the fields are there, "unknown".
-    assert (record["country_code"], record["device_type"]) == ("", "other")
+    # No GeoIP database: the country is there, unknown; a desktop browser's agent.
+    assert (record["country_code"], record["device_type"]) == ("", "desktop")
     assert "insightlite_collector_replay_chunks_accepted_total 1.0" in metrics
     assert 'insightlite_collector_replay_requests_total{status="202"} 1.0' in metrics
     assert "insightlite_collector_replay_request_seconds_count 1.0" in metrics
@@ -281,7 +309,10 @@ def test_a_chunk_over_1_mib_reaches_replay_events_over_real_http(
     sent = large_chunk(2 * MIB + MIB // 2)
     body = gzipped(sent)
     assert MIB < len(body) < 4 * MIB
-    with serving(harness) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with (
+        serving(harness) as base,
+        httpx.Client(base_url=base, timeout=30, headers={"User-Agent": BROWSER_UA}) as client,
+    ):
         response = client.post(
             "/replay",
             content=body,

@@ -53,6 +53,17 @@ def test_demo_end_to_end(demo_dir: tuple[Path, str]) -> None:
     assert {"click", "move", "scroll", "rage_click"} <= set(heat["kinds"])
     png = data_dir / "heatmap-busiest-page.png"
     assert png.read_bytes().startswith(b"\x89PNG") and str(png) in output
+    # Recordings of a share of the sessions, each a session of the events.
+    recordings = query_json(
+        data_dir,
+        "SELECT count() AS n, countIf(session_id IN (SELECT session_id FROM sessions FINAL)) "
+        "AS of_sessions, sum(chunk_count) AS chunks FROM (SELECT session_id, "
+        "length(groupUniqArrayMerge(chunks)) AS chunk_count FROM session_replays "
+        "GROUP BY site_id, session_id)",
+    )[0]
+    assert recordings["n"] > 50 and recordings["of_sessions"] == recordings["n"]
+    blobs = list((data_dir / "archive" / "replays").rglob("*.json.gz"))
+    assert len(blobs) == recordings["chunks"]
 
 
 def test_query_is_read_only(demo_dir: tuple[Path, str]) -> None:

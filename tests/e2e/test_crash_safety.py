@@ -1,7 +1,7 @@
 """Crash safety, proved: SIGKILL a worker at random moments after real progress,
 restart the broker under it, resume, and every output (the tables, the archive, the
-dead letters, and the topics reduced by their keys) holds exactly what a run
-without crashes holds."""
+dead letters, the recordings' blobs and summaries, and the topics reduced by their
+keys) holds exactly what a run without crashes holds."""
 
 from __future__ import annotations
 
@@ -19,14 +19,17 @@ from typing import Any
 import orjson
 import pyarrow.dataset as ds
 import pytest
+import xxhash
 
 from connectors.archive import ArchiveWriter
+from connectors.archive.replays import ReplayBlobStore
 from connectors.kafka.topics import topic_name
 from devtools.generator import generate_records
+from devtools.generator.replay import generate_replay_records
 from devtools.local_kafka import LocalKafka
 from foundation.settings import load_settings
 from tests.e2e.cli import query_json, start_insightlite
-from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
+from tests.flows.test_kafka_flow import produce_raw, raw_topic_with, run_kafka
 from tests.kafka_fixture import read_topic, topic_size
 
 EVENTS = 200_000
@@ -69,6 +72,25 @@ def _tables(data_dir: Path) -> dict[str, Any]:
         "sum(interaction_count) AS n FROM heatmap_aggregates "
         "GROUP BY site_id, url_path, device_type, date_bucket, interaction_type, grid_x, grid_y",
     )
+    recordings = query_json(
+        data_dir,
+        "SELECT toString(session_id) AS session_id, min(start_time) AS start, "
+        "max(end_time) AS end, arraySort(groupUniqArrayMerge(chunks)) AS chunks, "
+        "uniqExactMerge(active_seconds) AS active, uniqExactMerge(clicks) AS clicks, "
+        "uniqExactMerge(rage_clicks) AS rage, uniqExactMerge(errors) AS errors, "
+        "arraySort(groupUniqArrayMerge(pages)) AS pages FROM session_replays "
+        "GROUP BY site_id, session_id ORDER BY session_id",
+    )
+    chunk_rows = query_json(
+        data_dir,
+        "SELECT count() AS rows, uniqExact(chunk_id) AS chunks FROM session_replay_chunks FINAL",
+    )[0]
+    store = ReplayBlobStore(str(data_dir / "archive"))
+    blobs = {
+        name: xxhash.xxh64_hexdigest(store.read(name))
+        for _site, _session, names in store.sessions()
+        for name in names
+    }
     archive = ds.dataset(data_dir / "archive" / "events", partitioning="hive").to_table()
     ids = Counter(archive.column("event_id").to_pylist())
     dead = ArchiveWriter(str(data_dir / "archive")).read_dead_letters()
@@ -82,6 +104,9 @@ def _tables(data_dir: Path) -> dict[str, Any]:
         "heat": {tuple(v for k, v in row.items() if k != "n"): row["n"] for row in heat},
         "archive_rows": archive.num_rows,
         "archive_ids": len(ids),
+        "recordings": recordings,
+        "recording_chunk_rows": chunk_rows,
+        "recording_blobs": blobs,
     }
 
 
@@ -136,19 +161,25 @@ def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing
     with LocalKafka() as kafka:
         bootstrap = kafka.bootstrap_servers
         records = list(generate_records(EVENTS, seed=12, now_ms=NOW_MS))
+        chunks = generate_replay_records(records, seed=12, share=0.2)
         # The same input under two prefixes: one run without crashes, one with.
         for prefix in ("truth.", "crashed."):
-            raw_topic_with(bootstrap, prefix, records)
+            settings = raw_topic_with(bootstrap, prefix, records)
+            produce_raw(bootstrap, topic_name(settings, "replay_events"), chunks)
         env = {
             **os.environ,
             "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "INSIGHTLITE_IP_HASH_SECRET": "crash-test-secret-0123456",
             "INSIGHTLITE_KAFKA_BATCH_SIZE": "2000",
             "INSIGHTLITE_LOG_LEVEL": "WARNING",
+            # The recordings are dated like the events, longer ago than the default
+            # 30 days: keep them, or their rows' TTL could drop them mid-test.
+            "INSIGHTLITE_REPLAY_RETENTION_DAYS": "3650",
         }
         truth = run_kafka(tmp_path / "truth", {**env, "INSIGHTLITE_KAFKA_TOPIC_PREFIX": "truth."})
         expected = _tables(tmp_path / "truth")
         assert expected["events"]["n"] > EVENTS * 0.9
+        assert truth["replay"]["stored"] > 100
         expected_topics = _topics(bootstrap, "truth.")
 
         crashed = tmp_path / "crashed"
@@ -199,6 +230,11 @@ def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing
                     sum(expected_topics["dead_keys"].values()),
                     sum(got_topics["dead_keys"].values()),
                 ],
+                "recording_blobs": [len(expected["recording_blobs"]), len(got["recording_blobs"])],
+                "recording_chunk_rows": [
+                    expected["recording_chunk_rows"]["rows"],
+                    got["recording_chunk_rows"]["rows"],
+                ],
                 "final_run_events_in": final["events_in"],
             }
         ).decode()
@@ -211,7 +247,14 @@ def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing
     # Every dead letter once: the files are fixed source-offset buckets, rewritten alike.
     assert got["dead_letter_contents"] == expected["dead_letter_contents"]
     assert max(got["dead_letters"].values()) == 1
-    assert sum(got["dead_letters"].values()) == truth["rejected_total"]
+    rejected_chunks = truth["replay"]["chunks_in"] - truth["replay"]["stored"]
+    assert sum(got["dead_letters"].values()) == truth["rejected_total"] + rejected_chunks
+    # Each recording's chunks once, blobs byte for byte, summaries exact.
+    assert got["recording_blobs"] == expected["recording_blobs"]
+    assert len(got["recording_blobs"]) == truth["replay"]["stored"]
+    assert got["recording_chunk_rows"] == expected["recording_chunk_rows"]
+    assert got["recording_chunk_rows"]["rows"] == truth["replay"]["stored"]
+    assert got["recordings"] == expected["recordings"]
     # The topics, reduced by their keys, hold what a run without crashes holds.
     assert set(got_topics["processed_ids"]) == set(expected_topics["processed_ids"])
     assert len(expected_topics["processed_ids"]) == truth["accepted"] - truth["duplicates"]
