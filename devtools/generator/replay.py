@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from foundation.settings import DEFAULT_BOT_PATTERNS
 from operators.user_agent import UserAgentClassifier
 
 # rrweb's numbers (see @rrweb/types).
@@ -209,7 +210,7 @@ def _well_formed(event: dict[str, Any]) -> bool:
 
 def _recordings(records: Iterable[bytes], share: float, rng: random.Random) -> list[_Recording]:
     """The recorded sessions, their page views in order, each with its events."""
-    classifier = UserAgentClassifier(())
+    classifier = UserAgentClassifier(DEFAULT_BOT_PATTERNS)
     chosen: dict[str, _Recording | None] = {}
     for record in records:
         try:
@@ -224,8 +225,10 @@ def _recordings(records: Iterable[bytes], share: float, rng: random.Random) -> l
             continue  # a malformed event of the traffic: not what a browser saw
         session_id = event["session_id"]
         if session_id not in chosen:
-            recorded = rng.random() < share
-            device = classifier.classify(str(event.get("ua", ""))).device_type
+            agent = classifier.classify(str(event.get("ua", "")))
+            # The collector answers a bot's chunks 202 and drops them.
+            recorded = rng.random() < share and agent.bot_reason is None
+            device = agent.device_type
             chosen[session_id] = (
                 _Recording(str(event.get("site_id", "")), session_id, device) if recorded else None
             )
