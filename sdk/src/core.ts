@@ -1,21 +1,20 @@
-import { type Config, type PluginHost, type ResolvedConfig, resolveConfig } from './config';
+import { type Config, type PluginHost, type ReplayHooks, type ReplayStats, type ResolvedConfig, resolveConfig } from './config';
 import { cleanProps, cleanUrl } from './privacy';
 import { SessionStore, sampled } from './session';
 import { Sender, type SenderStats } from './transport';
 import type { Deps, EventFields, EventType, Props, TrackedEvent } from './types';
 import { defaultDeps, load, save } from './util';
 
-export type { Config, Plugin, PluginHost, ResolvedConfig } from './config';
+export type { Config, Plugin, PluginHost, ReplayHooks, ReplayStats, ResolvedConfig } from './config';
 export { ConfigError } from './config';
-export type { SenderStats as Stats } from './transport';
+export type Stats = SenderStats & { replay?: ReplayStats };
 export type { Deps, ErrorDetails, EventType, PrivacyMode, Props, TrackedEvent } from './types';
 
 export const OPT_OUT_KEY = 'insightlite.optout';
 
 function doNotTrack(): boolean {
   const n = navigator as Navigator & { globalPrivacyControl?: boolean };
-  const w = window as Window & { doNotTrack?: string };
-  return n.doNotTrack === '1' || w.doNotTrack === '1' || n.globalPrivacyControl === true;
+  return n.doNotTrack === '1' || n.globalPrivacyControl === true;
 }
 
 /**
@@ -25,6 +24,7 @@ function doNotTrack(): boolean {
 export class Tracker implements PluginHost {
   readonly config: ResolvedConfig;
   pageviews = 0;
+  replay?: ReplayHooks;
   private readonly _sessions: SessionStore;
   private readonly _sender: Sender;
   private readonly _teardown: Array<() => void> = [];
@@ -33,10 +33,10 @@ export class Tracker implements PluginHost {
   private _disabled: boolean;
   private _optedOut = load('localStorage', OPT_OUT_KEY) === '1';
 
-  constructor(config: Config, private readonly _deps: Deps = defaultDeps) {
+  constructor(config: Config, readonly deps: Deps = defaultDeps) {
     this.config = resolveConfig(config, location.href);
-    this._sessions = new SessionStore(_deps.uuid);
-    this._sender = new Sender(this.config, _deps);
+    this._sessions = new SessionStore(deps.uuid);
+    this._sender = new Sender(this.config, deps);
     this._disabled = this.config.respectDoNotTrack && doNotTrack();
     if (this._disabled || this._optedOut) this._sender.stop(); // not even what an earlier page stored
     if (this._disabled) return;
@@ -52,8 +52,18 @@ export class Tracker implements PluginHost {
     }
   }
 
-  now(): number {
-    return this._deps.now();
+  session(): string {
+    return this._sessions.touch(this.deps.now()).id;
+  }
+
+  /** Records the session from now on, whatever replaySampleRate said (needs the replay plugin). */
+  startReplay(): void {
+    if (!this._disabled && !this._optedOut && this.replay) this.replay.start();
+  }
+
+  /** Stops recording; `forget` also drops what was recorded and not sent yet. */
+  stopReplay(forget?: boolean): void {
+    if (this.replay) this.replay.stop(forget);
   }
 
   /** A custom event; props pass through the privacy mode. */
@@ -64,8 +74,8 @@ export class Tracker implements PluginHost {
 
   /** Traits of the visitor, sent as a custom event named "identify" (strict mode sends none). */
   identify(traits: Props): void {
-    const mode = this.config.privacyMode;
-    this._record('custom', { name: 'identify', props: mode === 'strict' ? undefined : cleanProps(traits, mode, []) });
+    // Outside strict mode track() masks props as identify should (the allow-list is strict's alone).
+    this.track('identify', this.config.privacyMode === 'strict' ? undefined : traits);
   }
 
   emit(type: 'click' | 'move' | 'scroll' | 'error', fields: EventFields): void {
@@ -73,14 +83,15 @@ export class Tracker implements PluginHost {
   }
 
   flush(): Promise<void> {
-    return this._sender.flush();
+    return Promise.all([this._sender.flush(), this.replay && this.replay.flush()]).then(() => undefined);
   }
 
-  /** Stops tracking on this device (remembered in localStorage) and forgets queued events. */
+  /** Stops tracking (and recording) on this device, remembered in localStorage; forgets what is queued. */
   optOut(): void {
     save('localStorage', OPT_OUT_KEY, '1');
     this._optedOut = true;
     this._sender.clear();
+    this.stopReplay(true);
   }
 
   optIn(): void {
@@ -89,8 +100,8 @@ export class Tracker implements PluginHost {
     if (!this._disabled) this._sender.resume();
   }
 
-  stats(): SenderStats {
-    return { ...this._sender.stats, queued: this._sender.queued };
+  stats(): Stats {
+    return { ...this._sender.stats, queued: this._sender.queued, replay: this.replay && this.replay.stats() };
   }
 
   /** Removes every listener and restores the history API; queued events are beaconed. */
@@ -103,22 +114,21 @@ export class Tracker implements PluginHost {
 
   private _record(type: EventType, fields: EventFields): void {
     if (this._disabled || this._optedOut) return;
-    const ts = this._deps.now();
-    const session = this._sessions.touch(ts);
-    if (!sampled(session.id, this.config.sampleRate)) return;
+    const ts = this.deps.now();
+    const sessionId = this._sessions.touch(ts).id;
     const event: TrackedEvent = {
       v: 1,
-      event_id: this._deps.uuid(),
+      event_id: this.deps.uuid(),
       site_id: this.config.siteId,
-      session_id: session.id,
+      session_id: sessionId,
       type,
       ts,
       url: this._lastUrl,
+      ...fields, // undefined ones are left out of the JSON
     };
-    for (const key of Object.keys(fields) as Array<keyof EventFields>) {
-      if (fields[key] !== undefined) (event as unknown as Record<string, unknown>)[key] = fields[key];
-    }
-    this._sender.add(event);
+    // The recording follows every session, sampled for events or not (its own replaySampleRate).
+    if (this.replay) this.replay.event(event);
+    if (sampled(sessionId, this.config.sampleRate)) this._sender.add(event);
   }
 
   /** A page view when the path or query changed (hash-only changes are not new pages). */
@@ -162,11 +172,11 @@ export function init(config: Config, deps?: Deps): Tracker {
 }
 
 export function track(name: string, props?: Props): void {
-  current?.track(name, props);
+  if (current) current.track(name, props);
 }
 
 export function identify(traits: Props): void {
-  current?.identify(traits);
+  if (current) current.identify(traits);
 }
 
 export function flush(): Promise<void> {
@@ -183,12 +193,21 @@ export function optIn(): void {
   else save('localStorage', OPT_OUT_KEY, null);
 }
 
-export function stats(): SenderStats | undefined {
-  return current?.stats();
+export function stats(): Stats | undefined {
+  return current && current.stats();
+}
+
+/** Records the session from now on (see Tracker.startReplay). */
+export function startReplay(): void {
+  if (current) current.startReplay();
+}
+
+export function stopReplay(): void {
+  if (current) current.stopReplay();
 }
 
 /** Stops the running tracker, e.g. between tests or before a re-init with other settings. */
 export function shutdown(): void {
-  current?.destroy();
+  if (current) current.destroy();
   current = undefined;
 }

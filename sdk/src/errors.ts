@@ -1,4 +1,4 @@
-import type { Plugin, PluginHost } from './config';
+import { ERROR_TAG, type Plugin, type PluginHost } from './config';
 import { cleanUrl, maskEmails, maskText } from './privacy';
 import type { ErrorDetails } from './types';
 
@@ -26,7 +26,10 @@ export function rejectionMessage(reason: unknown): string {
   return `Uncaught (in promise) ${text}`;
 }
 
-function report(host: PluginHost, seen: Map<string, number>, details: ErrorDetails): void {
+/** How an error reached the page: a window error, or an unhandled promise rejection. */
+export type ErrorKind = 'error' | 'unhandledrejection';
+
+function report(host: PluginHost, seen: Map<string, number>, details: ErrorDetails, kind: ErrorKind): void {
   const mode = host.config.privacyMode;
   const key = `${details.message}|${details.source}|${details.line}`;
   const repeats = seen.get(key) || 0;
@@ -44,6 +47,8 @@ function report(host: PluginHost, seen: Map<string, number>, details: ErrorDetai
     stack: details.stack ? truncateStack(mode === 'permissive' ? details.stack : stripStack(details.stack)) : undefined,
   };
   host.emit('error', { error });
+  // The recording shows where it happened; the server counts a recording's errors from these.
+  if (host.replay) host.replay.mark(ERROR_TAG, { message: error.message, kind });
 }
 
 function stripStack(stack: string): string {
@@ -65,20 +70,22 @@ export const errors: Plugin = (host) => {
   const onError = (e: ErrorEvent): void => {
     // Failed resource loads (img, script) reach capture listeners only; this one is not.
     const err = e.error as Error | undefined;
-    report(host, fresh(), {
+    const details: ErrorDetails = {
       message: e.message || (err && `${err.name}: ${err.message}`),
       source: e.filename,
       line: e.lineno,
       col: e.colno,
       stack: err && typeof err.stack === 'string' ? err.stack : undefined,
-    });
+    };
+    report(host, fresh(), details, 'error');
   };
   const onRejection = (e: PromiseRejectionEvent): void => {
     const reason: unknown = e.reason;
-    report(host, fresh(), {
+    const details: ErrorDetails = {
       message: rejectionMessage(reason),
       stack: reason instanceof Error && typeof reason.stack === 'string' ? reason.stack : undefined,
-    });
+    };
+    report(host, fresh(), details, 'unhandledrejection');
   };
   window.addEventListener('error', onError);
   window.addEventListener('unhandledrejection', onRejection);

@@ -64,7 +64,7 @@ export const heatmap: Plugin = (host) => {
   let deepest = 0;
   const onClick = (e: MouseEvent): void => point(host, 'click', e);
   const onMove = (e: MouseEvent): void => {
-    const now = host.now();
+    const now = host.deps.now();
     if (now - lastMove < MOVE_INTERVAL_MS) return;
     lastMove = now;
     point(host, 'move', e);

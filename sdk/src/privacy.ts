@@ -2,6 +2,10 @@ import type { PrivacyMode, Props } from './types';
 
 /** Attribute that keeps an element and everything inside it out of the data. */
 export const IGNORE_ATTRIBUTE = 'data-insightlite-ignore';
+/** Session replay: the element is recorded as an empty box of its size. */
+export const BLOCK_ATTRIBUTE = 'data-insightlite-block';
+/** Session replay: the element's text is recorded as `*`. */
+export const MASK_ATTRIBUTE = 'data-insightlite-mask';
 
 const EMAIL = /[^\s@<>()"',;:]+@[^\s@<>()"',;:]+\.[A-Za-z]{2,}/g;
 const MAX_TEXT = 1024;
@@ -11,7 +15,10 @@ export function maskEmails(text: string): string {
   return text.replace(EMAIL, '[email]');
 }
 
-/** Balanced mode's masking: emails become [email], every digit becomes *. */
+/**
+ * Balanced mode's masking: emails become [email], every digit becomes * (so
+ * phone, card and social security numbers never leave the page).
+ */
 export function maskText(text: string): string {
   return maskEmails(text).replace(/\d/g, '*');
 }
@@ -50,7 +57,7 @@ function decodeSafe(text: string): string {
 
 function cleanValue(value: unknown, mode: PrivacyMode, depth: number): unknown {
   if (typeof value === 'string') {
-    const text = value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value;
+    const text = value.slice(0, MAX_TEXT);
     return mode === 'permissive' ? text : maskText(text);
   }
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
@@ -76,7 +83,8 @@ export function cleanProps(props: unknown, mode: PrivacyMode, allow: string[]): 
     source = {};
     for (const key of allow) {
       const value = (props as Props)[key];
-      if (value === null || ['string', 'number', 'boolean'].indexOf(typeof value) >= 0) source[key] = value;
+      // Scalars only; cleanValue then drops functions, symbols and the like.
+      if (value === null || typeof value !== 'object') source[key] = value;
     }
   }
   const out = cleanValue(source, mode, 0) as Props;

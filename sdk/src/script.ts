@@ -5,12 +5,15 @@
  */
 import type { Config } from './config';
 import { fromAttributes } from './attributes';
-import { flush, identify, init, optIn, optOut, stats, track } from './index';
+import { flush, identify, init, optIn, optOut, startReplay, stats, stopReplay, track } from './core';
+import { errors } from './errors';
+import { heatmap } from './heatmap';
+import { lazyReplay, scriptLoader } from './replay-loader';
 
 type Call = [string, ...unknown[]];
 type Host = Window & { insightliteConfig?: Partial<Config>; insightliteQ?: Call[]; insightlite?: unknown };
 
-const api = { track, identify, flush, optOut, optIn, stats };
+const api = { track, identify, flush, optOut, optIn, stats, startReplay, stopReplay };
 
 const w = window as Host;
 const tag = document.currentScript as HTMLScriptElement | null;
@@ -18,7 +21,7 @@ try {
   const config = { ...w.insightliteConfig, ...(tag ? fromAttributes(tag.dataset) : {}) } as Config;
   // Default endpoint: the collector that served this script.
   if (!config.endpoint && tag && tag.src) config.endpoint = new URL('/ingest', tag.src).href;
-  init(config);
+  init({ ...config, plugins: config.plugins || [heatmap, errors, lazyReplay(scriptLoader(tag))] });
   const run = ([method, ...args]: Call): void => {
     const fn = (api as Record<string, (...a: unknown[]) => unknown>)[method];
     if (fn) fn(...args);

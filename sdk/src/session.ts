@@ -39,7 +39,15 @@ function parse(text: string | null): Session | null {
   return id && s.start > 0 && s.last > 0 ? s : null;
 }
 
-/** Per-session sampling: the draw depends only on the session id. */
+/** Per-session sampling: the draw depends only on the session id (and is below 1, so rate 1 keeps all). */
 export function sampled(sessionId: string, rate: number): boolean {
-  return rate >= 1 || unitHash(sessionId) < rate;
+  return unitHash(sessionId) < rate;
+}
+
+/**
+ * Per-session sampling of recordings: as `sampled`, but the id is salted, so
+ * which sessions are recorded does not follow which are tracked.
+ */
+export function replaySampled(sessionId: string, rate: number): boolean {
+  return sampled(`${sessionId}/replay`, rate);
 }

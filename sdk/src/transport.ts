@@ -8,7 +8,7 @@ const MAX_BATCH_EVENTS = 500;
 const MAX_BATCH_BYTES = 512 * 1024;
 /** Stored events older than this are stale for the pipeline (it rejects them). */
 const MAX_STORED_AGE_MS = 72 * 3_600_000;
-const MAX_BACKOFF_MS = 60_000;
+export const MAX_BACKOFF_MS = 60_000;
 
 export interface SenderOptions {
   endpoint: string;
@@ -30,9 +30,41 @@ export interface SenderStats {
   retries: number;
 }
 
-type Outcome = 'ok' | 'retry' | 'reject';
+/** What a send came to: delivered, worth another try (network, 408, 429, 5xx), or refused for good. */
+export type Outcome = 'ok' | 'retry' | 'reject';
 
-const byteLength = (text: string): number => new Blob([text]).size;
+export const byteLength = (body: string | Uint8Array): number => new Blob([body as BlobPart]).size;
+
+/**
+ * One POST to the collector, classified. text/plain makes it a "simple" request
+ * (no CORS preflight round trip); keepalive lets it outlive the page when the
+ * browser allows (under 64 KiB). Also answers the collector's Retry-After in ms.
+ */
+export async function post(url: string, body: string | Uint8Array): Promise<[Outcome, number]> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      body: body as BodyInit,
+      headers: { 'Content-Type': 'text/plain' },
+      credentials: 'omit',
+      keepalive: byteLength(body) < BEACON_LIMIT,
+    });
+    const status = response.status;
+    if (status < 300) return ['ok', 0];
+    const retryAfter = Number(response.headers.get('Retry-After')) * 1000 || 0;
+    const transient = status === 408 || status === 429 || status >= 500;
+    return [transient ? 'retry' : 'reject', Math.min(retryAfter, MAX_BACKOFF_MS)];
+  } catch {
+    return ['retry', 0]; // offline, DNS, connection reset, CORS failure
+  }
+}
+
+/** Milliseconds before the retry after failed attempt number `attempt` (from 0): 1, 2, 4 ... 60 s with jitter, or Retry-After. */
+export function retryDelay(attempt: number, retryAfterMs: number, random: () => number): number {
+  const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt);
+  // Jitter, so that browsers that failed together do not all come back together.
+  return Math.max(retryAfterMs, backoff / 2 + (random() * backoff) / 2);
+}
 
 /**
  * Batches events to the collector: fetch (keepalive) for regular sends, with
@@ -104,7 +136,7 @@ export class Sender {
     while (this._queue.length && !this._stopped) {
       const [batch, body] = this._take(MAX_BATCH_EVENTS, BEACON_LIMIT);
       const sent =
-        typeof nav.sendBeacon === 'function' &&
+        !!nav.sendBeacon &&
         byteLength(body) <= BEACON_LIMIT &&
         nav.sendBeacon(this._o.endpoint, new Blob([body], { type: 'text/plain' }));
       if (sent) {
@@ -164,7 +196,7 @@ export class Sender {
 
   /** One attempt; a transient failure schedules the next one without holding up flush(). */
   private async _send(batch: TrackedEvent[], body: string, attempt: number): Promise<void> {
-    const [outcome, retryAfterMs] = await this._post(body);
+    const [outcome, retryAfterMs] = await post(this._o.endpoint, body);
     if (outcome !== 'retry') {
       this.stats[outcome === 'ok' ? 'sent' : 'rejected'] += batch.length;
       if (attempt > 0) this._unstore(batch);
@@ -173,34 +205,12 @@ export class Sender {
     if (attempt === 0) this._store(batch); // survives a reload while we back off
     if (attempt >= this._o.maxRetries || this._stopped) return; // stays stored for the next page load
     this.stats.retries++;
-    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt);
-    // Jitter, so that browsers that failed together do not all come back together.
-    const delay = Math.max(retryAfterMs, backoff / 2 + (this._deps.random() * backoff) / 2);
+    const delay = retryDelay(attempt, retryAfterMs, this._deps.random);
     this._retrying.add(batch);
     setTimeout(() => {
       // Gone from the set: the page-hide beacon took the batch meanwhile.
       if (this._retrying.delete(batch) && !this._stopped) void this._send(batch, this._encode(batch, Infinity, Infinity)[1], attempt + 1);
     }, delay);
-  }
-
-  private async _post(body: string): Promise<[Outcome, number]> {
-    try {
-      const response = await fetch(this._o.endpoint, {
-        method: 'POST',
-        body,
-        // text/plain is a "simple" request: no CORS preflight round trip.
-        headers: { 'Content-Type': 'text/plain' },
-        credentials: 'omit',
-        keepalive: byteLength(body) < BEACON_LIMIT,
-      });
-      const status = response.status;
-      if (status < 300) return ['ok', 0];
-      const retryAfter = Number(response.headers.get('Retry-After')) * 1000 || 0;
-      const transient = status === 408 || status === 429 || status >= 500;
-      return [transient ? 'retry' : 'reject', Math.min(retryAfter, MAX_BACKOFF_MS)];
-    } catch {
-      return ['retry', 0]; // offline, DNS, connection reset, CORS failure
-    }
   }
 
   private _readStore(): TrackedEvent[] {

@@ -39,7 +39,7 @@ export interface TrackedEvent {
 /** The fields a capture module fills in; the tracker adds ids, site, session, time and URL. */
 export type EventFields = Omit<
   Partial<TrackedEvent>,
-  'v' | 'event_id' | 'site_id' | 'session_id' | 'type' | 'ts'
+  'v' | 'event_id' | 'site_id' | 'session_id' | 'type' | 'ts' | 'url' | 'sent_at'
 >;
 
 /** Clock and randomness, passed in so tests (and replays) are deterministic. */

@@ -2,15 +2,13 @@ import type { Deps } from './types';
 
 /** A version 4 UUID from the platform's cryptographic generator. */
 export function uuid4(): string {
-  const c = globalThis.crypto;
-  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
-  // randomUUID exists only in secure contexts; getRandomValues everywhere.
-  const b = c.getRandomValues(new Uint8Array(16));
+  // Not crypto.randomUUID: it exists only in secure contexts, getRandomValues everywhere.
+  const b = crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   let hex = '';
   for (let i = 0; i < 16; i++) hex += (b[i] + 0x100).toString(16).slice(1);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return hex.replace(/(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
 }
 
 export const defaultDeps: Deps = { now: () => Date.now(), random: Math.random, uuid: uuid4 };
