@@ -37,8 +37,11 @@ const script = {
   logLevel: 'warning',
 };
 await build({ ...script, entryPoints: ['src/script.ts'], outfile: 'dist/insightlite.min.js' });
-// Loaded by insightlite.min.js from the same folder, only for recorded sessions.
-await build({ ...script, entryPoints: ['src/replay-script.ts'], outfile: 'dist/insightlite-replay.min.js', banner: { js: rrwebBanner } });
+// Loaded by insightlite.min.js from the same folder, only for recorded sessions. Without
+// property mangling: rrweb writes some property names into the recording (a style
+// element's `_cssText`), and a shortened name would lose the page's styles on replay.
+const { mangleProps: _unused, ...unmangled } = script;
+await build({ ...unmangled, entryPoints: ['src/replay-script.ts'], outfile: 'dist/insightlite-replay.min.js', banner: { js: rrwebBanner } });
 // rrweb's replayer for pages that play recordings back: window.rrwebReplay.Replayer.
 await build({
   absWorkingDir: root,
