@@ -103,11 +103,7 @@ def _recordings(data_dir: Path) -> list[dict[str, Any]]:
 
 def _stored(data_dir: Path) -> dict[str, bytes]:
     store = ReplayBlobStore(str(data_dir / "archive"))
-    return {
-        name: store.read(name)
-        for _site, _session, names in store.sessions()
-        for name in names
-    }
+    return {name: store.read(name) for _site, _session, names in store.sessions() for name in names}
 
 
 def test_every_chunk_is_stored_masked_or_dead_lettered(

@@ -2,8 +2,9 @@
 
 Each setting is documented once, in the table of its section: the pipeline, Kafka and
 collector settings in the README, the query API's (listening, limits, cache, tokens,
-webhooks) in docs/api.md, session replay's in docs/replay.md. The tables sit under a ``## Settings`` heading, one row per
-setting or per group of siblings: ``| `INSIGHTLITE_X_RATE`, `_X_BURST` | ...``.
+webhooks) in docs/api.md, session replay's in docs/replay.md. The tables sit under a
+``## Settings`` heading, one row per setting or per group of siblings:
+``| `INSIGHTLITE_X_RATE`, `_X_BURST` | ...``.
 """
 
 from __future__ import annotations
