@@ -1,13 +1,26 @@
 # syntax=docker/dockerfile:1
 # One image for every InsightLite service; the command picks the role:
 #   insightlite collector            POST /ingest on INSIGHTLITE_COLLECTOR_PORT (8080)
-#   insightlite api                  query API on INSIGHTLITE_API_PORT (8000)
+#   insightlite api                  query API on INSIGHTLITE_API_PORT (8000), the
+#                                    dashboard at / (docs/dashboard.md)
 #   insightlite run --input kafka    a flow worker (/metrics on INSIGHTLITE_METRICS_PORT)
 #   insightlite kafka init | schema apply   one-off jobs
 # Build: docker build -t insightlite:<version> .   (docs/operations.md)
 
-# Both stages use the same slim Debian Python 3.11 base (the wheels built in one run in
-# the other). Pin it by digest (python:3.11-slim-bookworm@sha256:...) in release builds.
+# The Python stages use the same slim Debian Python 3.11 base (the wheels built in one
+# run in the other); the dashboard is built on Node.js 20 (Vite needs 20.19 or newer).
+# Pin both by digest (python:3.11-slim-bookworm@sha256:...) in release builds.
+
+# --- dashboard: the web dashboard's static files (dashboard/dist) ---------------
+FROM node:20-bookworm-slim AS dashboard
+
+WORKDIR /dashboard
+# The lock file first: the package layer is rebuilt only when it changes.
+COPY dashboard/package.json dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY dashboard ./
+# Builds dist/ and fails when the app is over its size budget.
+RUN npm run build
 
 # --- builder: build the wheel and install it, with its dependencies, into a venv --
 FROM python:3.11-slim-bookworm AS builder
@@ -34,7 +47,7 @@ RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/pip install /wheels/insightlite-*.whl \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
-# --- runtime: the venv only, no build tools, no sources -------------------------
+# --- runtime: the venv and the dashboard's files only, no build tools, no sources --
 FROM python:3.11-slim-bookworm AS runtime
 
 # A fixed, unprivileged uid/gid matching the Kubernetes securityContext (10001).
@@ -43,8 +56,12 @@ RUN groupadd --system --gid 10001 insightlite \
        --home-dir /nonexistent --shell /usr/sbin/nologin insightlite
 
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=dashboard /dashboard/dist /opt/insightlite/dashboard
 
+# The package is installed in the venv, away from the repository's dashboard/dist, so
+# the API is told where the dashboard's files are.
 ENV PATH=/opt/venv/bin:$PATH \
+    INSIGHTLITE_API_DASHBOARD_DIR=/opt/insightlite/dashboard \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     INSIGHTLITE_LOG_FORMAT=json \

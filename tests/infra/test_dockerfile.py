@@ -1,5 +1,6 @@
 """The image: read from the Dockerfile (Docker itself does not run on the machines
-that run these tests), and its HEALTHCHECK command run for real."""
+that run these tests), and its HEALTHCHECK command run for real. The dashboard's build
+itself is checked by `./dev dashboard` (the same `npm ci` and `npm run build`)."""
 
 from __future__ import annotations
 
@@ -66,14 +67,33 @@ def stages() -> list[Stage]:
     return parse(DOCKERFILE.read_text())
 
 
-def test_multi_stage_on_slim_python_311(stages: list[Stage]) -> None:
-    assert [stage.name for stage in stages] == ["builder", "runtime"]
-    for stage in stages:
-        assert re.fullmatch(r"python:3\.11-slim(-\w+)?(@sha256:[0-9a-f]{64})?", stage.base)
+def stage(stages: list[Stage], name: str) -> Stage:
+    (found,) = [s for s in stages if s.name == name]
+    return found
+
+
+def test_multi_stage_on_slim_bases(stages: list[Stage]) -> None:
+    assert [stage.name for stage in stages] == ["dashboard", "builder", "runtime"]
+    for python_stage in stages[1:]:
+        assert re.fullmatch(r"python:3\.11-slim(-\w+)?(@sha256:[0-9a-f]{64})?", python_stage.base)
+    # Vite 7 needs Node.js 20.19 or newer: a Node 20 or later image.
+    match = re.fullmatch(r"node:(\d+)(\.\d+)*-(\w+-)?slim(@sha256:[0-9a-f]{64})?", stages[0].base)
+    assert match and int(match.group(1)) >= 20, stages[0].base
+
+
+def test_dashboard_stage_builds_from_the_lock_file(stages: list[Stage]) -> None:
+    dashboard = stage(stages, "dashboard")
+    steps = [f"{keyword} {args}" for keyword, args in dashboard.instructions]
+    manifests = steps.index("COPY dashboard/package.json dashboard/package-lock.json ./")
+    install = steps.index("RUN npm ci --no-audit --no-fund")
+    sources = steps.index("COPY dashboard ./")
+    build = steps.index("RUN npm run build")
+    # The packages before the sources, so a change of source reuses the package layer.
+    assert manifests < install < sources < build
 
 
 def test_builder_installs_the_wheel_into_a_venv(stages: list[Stage]) -> None:
-    builder = stages[0]
+    builder = stage(stages, "builder")
     runs = " ".join(builder.all("RUN"))
     assert "python -m venv /opt/venv" in runs
     assert re.search(r"pip wheel --no-deps --wheel-dir /wheels \.", runs)
@@ -88,10 +108,15 @@ def test_builder_installs_the_wheel_into_a_venv(stages: list[Stage]) -> None:
     assert "pyproject.toml" in copied
 
 
-def test_runtime_copies_only_the_venv_and_runs_as_non_root(stages: list[Stage]) -> None:
-    runtime = stages[1]
+def test_runtime_copies_only_the_venv_and_the_dashboard_and_runs_as_non_root(
+    stages: list[Stage],
+) -> None:
+    runtime = stage(stages, "runtime")
     copies = runtime.all("COPY")
-    assert copies == ["--from=builder /opt/venv /opt/venv"]
+    assert copies == [
+        "--from=builder /opt/venv /opt/venv",
+        "--from=dashboard /dashboard/dist /opt/insightlite/dashboard",
+    ]
     (user,) = runtime.all("USER")
     uid = user.split(":")[0]
     assert uid not in ("root", "0") and int(uid) >= 10000
@@ -100,10 +125,12 @@ def test_runtime_copies_only_the_venv_and_runs_as_non_root(stages: list[Stage]) 
     assert not re.search(r"apt-get install|gcc|build-essential", runs)
     env = " ".join(runtime.all("ENV"))
     assert "PATH=/opt/venv/bin:$PATH" in env
+    # The API serves the dashboard from where the image put it.
+    assert "INSIGHTLITE_API_DASHBOARD_DIR=/opt/insightlite/dashboard" in env.split()
 
 
 def test_entrypoint_and_healthcheck(stages: list[Stage]) -> None:
-    runtime = stages[1]
+    runtime = stage(stages, "runtime")
     (entrypoint,) = runtime.all("ENTRYPOINT")
     assert json.loads(entrypoint) == ["insightlite"]
     (healthcheck,) = runtime.all("HEALTHCHECK")
@@ -128,10 +155,12 @@ def test_dockerignore_keeps_the_context_small() -> None:
         "**/__pycache__",
         "infra",
         "*.tfstate",
+        "dashboard/node_modules",
+        "dashboard/dist",
     ):
         assert pattern in patterns, pattern
-    # What the builder copies must not be ignored.
-    for needed in ("pyproject.toml", "README.md", "insightlite", "api"):
+    # What the builders copy must not be ignored.
+    for needed in ("pyproject.toml", "README.md", "insightlite", "api", "dashboard"):
         assert needed not in patterns
 
 
