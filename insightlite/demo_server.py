@@ -50,12 +50,14 @@ def serve_demo(settings: Settings, console: Console) -> None:
 
     chdb allows one process per data directory, so the server runs here, after the
     demo's own clients are done, with one worker. Prints a token for every site of the
-    demo (all permissions, 24 hours) and curl commands to try.
+    demo (all permissions, 24 hours), where the dashboard is (sign in with that token)
+    and curl commands to try.
     """
     import uvicorn
 
     from api.query.app import create_app
     from api.query.auth import PERMISSIONS, TokenRequest, create_token
+    from api.query.dashboard import base_url, dashboard_banner
 
     demo_settings, algorithm, key = _demo_api_settings(settings)
     sites, busiest = _demo_sites(settings)
@@ -83,6 +85,16 @@ def serve_demo(settings: Settings, console: Console) -> None:
     ).decode()
     page = quote(path, safe="/")
     console.print(f"\n[bold]Query API[/bold] on {base} (Ctrl-C stops it)")
+    dashboard = dashboard_banner(
+        demo_settings.api_dashboard_dir, base_url(demo_settings.api_host, demo_settings.api_port)
+    )
+    if dashboard:
+        console.print(
+            f"  {dashboard} (sign in with the token below)",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
     console.print(
         f"  token (24 h, all permissions, sites {', '.join(sites)}):\n  {token}\n\n"
         f"  curl {auth} '{base}/v1/sites/{site}/stats'\n"

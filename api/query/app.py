@@ -1,4 +1,5 @@
-"""The query API as an ASGI app: REST, GraphQL, health, readiness and metrics.
+"""The query API as an ASGI app: REST, GraphQL, health, readiness and metrics, and the
+dashboard's built files at every other GET path (:mod:`api.query.dashboard`).
 
     uvicorn --factory api.query.app:app_from_environment      # what `insightlite api` runs
 
@@ -25,12 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.query.auth import TokenVerifier
 from api.query.cache import ResponseCache
 from api.query.client_pool import ClientPool
+from api.query.dashboard import install_dashboard
 from api.query.deps import RATE_LIMIT_STATE, Services
 from api.query.error_handlers import error_response, install_error_handlers
 from api.query.exports import ExportManager
 from api.query.graphql import graphql_router
 from api.query.guards import AddressLimitMiddleware, TokenSlots
 from api.query.layer import QueryLayer
+from api.query.live import live_router
 from api.query.metrics import APIMetrics
 from api.query.models import ErrorBody
 from api.query.ratelimit import InMemoryRateLimiter, RedisRateLimiter
@@ -307,6 +310,10 @@ def create_app(
     install_error_handlers(app)
     _install_middleware(app, wiring.services)
     _mount_routes(app, metrics)
+    # The live stream (a WebSocket) and its source, which stop with the app.
+    live_clients = client_factory or _clickhouse_factory(settings)
+    app.include_router(live_router(wiring.services, live_clients))
+    install_dashboard(app, settings.api_dashboard_dir)
     return app
 
 

@@ -49,6 +49,7 @@ PERMISSION_HEATMAPS = "heatmaps:read"
 PERMISSION_EXPORT = "export:write"
 PERMISSION_REPLAY_READ = "replay:read"
 PERMISSION_REPLAY_DELETE = "replay:delete"
+PERMISSION_LIVE = "live:read"
 PERMISSIONS: Final = (
     PERMISSION_STATS,
     PERMISSION_SESSIONS,
@@ -56,6 +57,7 @@ PERMISSIONS: Final = (
     PERMISSION_EXPORT,
     PERMISSION_REPLAY_READ,
     PERMISSION_REPLAY_DELETE,
+    PERMISSION_LIVE,
 )
 
 REQUIRED_CLAIMS: Final = ("exp", "iat", "sub", "aud", "iss")

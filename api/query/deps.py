@@ -35,11 +35,13 @@ RATE_LIMIT_STATE = "insightlite_rate_limit"
 # REST routes that cost more than one token: a PNG is a query plus a rendering, an
 # export reads a whole range (up to api_max_range_days) in the background, a
 # recording's events are a query plus every blob of it read and sent (megabytes for a
-# long one), deleting a recording is a query, two row deletions and the blobs' removal.
+# long one), deleting a recording is a query, two row deletions and the blobs' removal;
+# a heatmap's page picture is a query and up to 20 recordings' blobs read (megabytes).
 COST_HEATMAP_PNG: Final = 2
 COST_EXPORT: Final = 10
 COST_REPLAY_EVENTS: Final = 5
 COST_REPLAY_DELETE: Final = 2
+COST_HEATMAP_SNAPSHOT: Final = 5
 
 
 class RateLimited(Exception):
@@ -135,9 +137,11 @@ SitePath = Annotated[
 ]
 
 
-def permitted(permission: str, cost: int = 1) -> Callable[..., Awaitable[Principal]]:
-    """A dependency granting the route to tokens with ``permission`` on ``{site}``, for
-    ``cost`` tokens of their bucket."""
+def permitted(
+    permission: str, cost: int = 1, *, also: tuple[str, ...] = ()
+) -> Callable[..., Awaitable[Principal]]:
+    """A dependency granting the route to tokens with ``permission`` (and every one of
+    ``also``) on ``{site}``, for ``cost`` tokens of their bucket."""
 
     # A default rather than an Annotated hint: the hint is a string (postponed
     # annotations) that FastAPI resolves in the module's globals, where locals are not.
@@ -147,7 +151,8 @@ def permitted(permission: str, cost: int = 1) -> Callable[..., Awaitable[Princip
         site: SitePath,
         principal: Principal = Depends(charge_cost),  # noqa: B008 (see above)
     ) -> Principal:
-        principal.require(site, permission)
+        for required in (permission, *also):
+            principal.require(site, required)
         return principal
 
     return dependency

@@ -1,4 +1,10 @@
-"""The errors read: a site's error events grouped by class and message."""
+"""The errors read: a site's error events grouped by class and message.
+
+Each group names one session that hit it: the session id of its most recent event
+(ties broken by event id, so the same data always gives the same one). It is the id
+the browser sent: the session's own id, except for the later parts of a split visit
+(their ids are derived), and the id of its recording when there is one.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,8 @@ class ErrorReads(LayerCore):
             f"substringUTF8(JSONExtractString(event_data, 'error', 'message'), 1, "
             f"{MAX_ERROR_MESSAGE_CHARS}) AS message, "
             "uniqExact(event_id) AS occurrences, uniqExact(session_id) AS affected_sessions, "
-            "min(timestamp), max(timestamp), argMin(url_path, timestamp) "
+            "min(timestamp), max(timestamp), argMin(url_path, timestamp), "
+            "toString(argMax(session_id, (timestamp, event_id))) "
             f"FROM {{database}}.events PREWHERE event_type = 'error' WHERE {events} "
             "GROUP BY error_class, message "
             "ORDER BY occurrences DESC, error_class, message LIMIT {limit:UInt32}"
@@ -38,6 +45,7 @@ class ErrorReads(LayerCore):
                     first_seen=row[4],
                     last_seen=row[5],
                     example_path=str(row[6]),
+                    example_session_id=str(row[7]),
                 )
                 for row in found
             ]

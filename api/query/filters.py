@@ -7,7 +7,8 @@ types defined here, so a malformed path, device or country is refused with the s
 message either way. :func:`resolve_filter` then makes the :class:`Filter` every read of
 the query layer works from: the site checked, the day range resolved and bounded, and
 each filter present or ``None``. The SQL conditions of a filter, per table, are in
-:data:`EVENT_CONDITIONS`, :data:`SESSION_CONDITIONS` and :data:`REPLAY_CONDITIONS`.
+:data:`EVENT_CONDITIONS`, :data:`SESSION_CONDITIONS`, :data:`SESSION_LIST_CONDITIONS`
+and :data:`REPLAY_CONDITIONS`.
 
 Adding a filter: its field type here if it needs one, a field of :class:`Filter`, its
 condition in the tables below, the field on the query models that offer it, and the
@@ -129,6 +130,7 @@ class Filter:
     has_rage_clicks: bool | None = None
     # Seconds; 0, the default, means no filter.
     min_duration: int | None = None
+    has_recording: bool | None = None
 
     def conditions(self, table: Mapping[str, str]) -> tuple[list[str], dict[str, Any]]:
         """The SQL conditions of the filters present, from ``table``, and their
@@ -162,6 +164,24 @@ SESSION_CONDITIONS: Final[Mapping[str, str]] = {
     "has_errors": "has_errors = {has_errors:Bool}",
     "has_rage_clicks": "has_rage_clicks = {has_rage_clicks:Bool}",
     "min_duration": "duration_seconds >= {min_duration:UInt32}",
+}
+# The session ids of a site with a kept recording: its last event after {kept_after}
+# (api.query.replay_reads decides what is kept the same way).
+KEPT_RECORDINGS: Final = (
+    "SELECT session_id FROM {database}.session_replays WHERE site_id = {site:String} "
+    "GROUP BY session_id HAVING max(end_time) > {kept_after:DateTime64(3, 'UTC')}"
+)
+# Filter -> its condition on `sessions` in the list of sessions, where a page filter
+# selects sessions with a page view of the page: an event carrying the session's id
+# between {events_from} and {events_to} (days; a session may run into the day after
+# the range). A recording is matched by the session id too.
+SESSION_LIST_CONDITIONS: Final[Mapping[str, str]] = {
+    **{name: condition for name, condition in SESSION_CONDITIONS.items() if name != "path"},
+    "path": "session_id IN (SELECT session_id FROM {database}.events "
+    "PREWHERE event_type = 'pageview' WHERE site_id = {site:String} "
+    "AND toDate(timestamp) >= {events_from:Date} AND toDate(timestamp) <= {events_to:Date} "
+    "AND url_path = {path:String})",
+    "has_recording": f"(session_id IN ({KEPT_RECORDINGS})) = {{has_recording:Bool}}",
 }
 # Filter -> its condition on one recording's summary (api.query.replay_reads, whose
 # columns these name): a page filter selects recordings that visited the page.

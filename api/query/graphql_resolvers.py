@@ -144,10 +144,12 @@ class Site:
         info: Info[Context, None],
         date_from: FromDate = None,
         date_to: ToDate = None,
+        path: str | None = None,
         device: Device | None = None,
         country: str | None = None,
         has_errors: bool | None = None,
         has_rage_clicks: bool | None = None,
+        has_recording: bool | None = None,
         min_duration: int | None = None,
         limit: int = 50,
         cursor: str | None = None,
@@ -157,10 +159,12 @@ class Site:
             models.SessionsQuery,
             date_from=date_from,
             date_to=date_to,
+            path=path,
             device=device,
             country=country,
             has_errors=has_errors,
             has_rage_clicks=has_rage_clicks,
+            has_recording=has_recording,
             min_duration=min_duration,
             limit=limit,
             cursor=cursor,
@@ -266,7 +270,10 @@ class Site:
         )
         return _to_graphql(Timeseries, await layer.timeseries(self.id, query))
 
-    @strawberry.field(description="The stats per page, device or country (stats:read).")
+    @strawberry.field(
+        description="The stats per page, device, country, entry page, exit page or referrer "
+        "host (stats:read)."
+    )
     @client_errors
     async def breakdown(
         self,

@@ -132,3 +132,6 @@ class Dimension(enum.Enum):
     PAGE = "page"
     DEVICE = "device"
     COUNTRY = "country"
+    ENTRY_PAGE = "entry_page"
+    EXIT_PAGE = "exit_page"
+    REFERRER = "referrer"

@@ -22,7 +22,8 @@ Definitions (also in docs/api.md):
   counts twice and hashes of different days cannot be joined; within a day they can;
 - sessions, bounce rate (share of sessions with ``page_count <= 1``) and average
   duration come from ``sessions`` by their start time; a page filter or breakdown
-  selects sessions by their entry page.
+  selects sessions by their entry page (the list of sessions' page filter: sessions
+  with a page view of it); pages per session is page views / sessions.
 
 ClickHouse calls are blocking; each runs in a worker thread on a client borrowed from
 a small pool, so the event loop keeps serving cached answers meanwhile.
@@ -30,19 +31,31 @@ a small pool, so the event loop keeps serving cached answers meanwhile.
 Where things are: the filter every read starts from (site, days, page, device, ...) in
 :mod:`api.query.filters`; the steps every read shares in :mod:`api.query.layer_core`;
 the reads by subject in :mod:`api.query.heatmap_reads`, :mod:`api.query.session_reads`,
-:mod:`api.query.stats_reads`, :mod:`api.query.error_reads` and
-:mod:`api.query.replay_reads` (recordings' summaries; their blobs are read through
-:mod:`api.query.replay_archive`).
+:mod:`api.query.stats_reads`, :mod:`api.query.breakdown_reads`,
+:mod:`api.query.error_reads`, :mod:`api.query.replay_reads` (recordings' summaries;
+their blobs are read through :mod:`api.query.replay_archive`) and
+:mod:`api.query.snapshot_reads` (the recorded chunks a heatmap's page picture can come
+from).
 """
 
 from __future__ import annotations
 
+from api.query.breakdown_reads import BreakdownReads
 from api.query.error_reads import ErrorReads
 from api.query.heatmap_reads import HeatmapReads
 from api.query.replay_reads import ReplayReads
 from api.query.session_reads import SessionReads
+from api.query.snapshot_reads import SnapshotReads
 from api.query.stats_reads import StatsReads
 
 
-class QueryLayer(HeatmapReads, SessionReads, StatsReads, ErrorReads, ReplayReads):
+class QueryLayer(
+    HeatmapReads,
+    SessionReads,
+    StatsReads,
+    BreakdownReads,
+    ErrorReads,
+    ReplayReads,
+    SnapshotReads,
+):
     """The reads of the API (see the module doc). Every read validates its site first."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import anyio.to_thread
@@ -91,6 +91,11 @@ class LayerCore:
 
     def _today(self) -> date:
         return datetime.fromtimestamp(self._clock(), tz=UTC).date()
+
+    def _kept_after(self) -> datetime:
+        """Recordings whose last event is at or before this instant are expired."""
+        now = datetime.fromtimestamp(self._clock(), tz=UTC)
+        return now - timedelta(days=self._replay_retention_days)
 
     def _filter(self, site: str, query: DatedArguments) -> Filter:
         return resolve_filter(site, query, today=self._today(), max_range_days=self._max_range_days)

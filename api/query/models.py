@@ -23,7 +23,7 @@ HeatmapType = Literal[
     "click", "move", "rage_click", "click_fixed", "move_fixed", "rage_click_fixed"
 ]
 Interval = Literal["hour", "day", "week"]
-Dimension = Literal["page", "device", "country"]
+Dimension = Literal["page", "device", "country", "entry_page", "exit_page", "referrer"]
 ExportKind = Literal["events", "sessions", "heatmap"]
 ExportFormat = Literal["parquet", "csv"]
 ExportStateName = Literal["queued", "running", "done", "failed"]
@@ -70,10 +70,16 @@ class ScrollDepthQuery(_Query):
 
 
 class SessionsQuery(_Query):
+    path: PagePath | None = Field(
+        default=None, description="Only sessions with a page view of this path."
+    )
     device: DeviceType | None = None
     country: CountryCode | None = None
     has_errors: bool | None = None
     has_rage_clicks: bool | None = None
+    has_recording: bool | None = Field(
+        default=None, description="Only sessions with (true) or without (false) a kept recording."
+    )
     min_duration: int = Field(default=0, ge=0, le=10 * 86_400, description="Seconds.")
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(
@@ -116,6 +122,15 @@ class BreakdownQuery(_Filtered):
 
 class ErrorsQuery(_Filtered):
     limit: int = Field(default=50, ge=1, le=1000)
+
+
+class HeatmapSnapshotQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    path: PagePath = Field(description="Page path, e.g. /pricing.")
+    device: DeviceType | None = Field(
+        default=None, description="Only recordings of this device class (any when absent)."
+    )
 
 
 class SessionEventsQuery(BaseModel):
@@ -197,6 +212,9 @@ class Session(Answer):
     exit_path: str
     rage_click_count: int
     error_count: int
+    has_recording: bool = Field(
+        description="A recording of this session id is kept (see GET .../replays/{id})."
+    )
 
 
 class SessionsPage(Answer):
@@ -249,6 +267,19 @@ class Replay(Answer):
     country_code: str = Field(description="ISO code; '' when unknown.")
 
 
+class HeatmapSnapshot(Answer):
+    """A page as a recording captured it: rrweb's Meta and FullSnapshot events, enough
+    for rrweb's Replayer to rebuild the page (without its scripts) under a heatmap."""
+
+    session_id: str = Field(description="The recording it was taken from.")
+    captured_at: datetime = Field(description="When the snapshot was taken.")
+    width: int = Field(description="The viewport width of the Meta event, px.")
+    height: int = Field(description="The viewport height of the Meta event, px.")
+    events: list[dict[str, Any]] = Field(
+        description="[Meta, FullSnapshot] as stored (masked), in that order."
+    )
+
+
 class ReplaysPage(Answer):
     date_from: date
     date_to: date
@@ -266,6 +297,7 @@ class StatsSummary(Answer):
     visitors: int = Field(description="Distinct IP hashes per UTC day, summed over the days.")
     bounce_rate: float = Field(description="Share of sessions with at most one page view.")
     avg_duration_seconds: float
+    pages_per_session: float = Field(description="Page views / sessions; 0 without sessions.")
 
 
 class StatsPoint(Answer):
@@ -275,6 +307,7 @@ class StatsPoint(Answer):
     visitors: int
     bounce_rate: float
     avg_duration_seconds: float
+    pages_per_session: float = Field(description="Page views / sessions; 0 without sessions.")
 
 
 class Timeseries(Answer):
@@ -285,10 +318,19 @@ class Timeseries(Answer):
 
 
 class BreakdownRow(Answer):
-    value: str = Field(description="The page path, device class or country code ('' = unknown).")
-    pageviews: int
+    value: str = Field(
+        description="The page path, device class, country code or referrer host "
+        "('' = unknown; for referrer, no referrer)."
+    )
+    pageviews: int = Field(
+        description="Page views of the page (page, entry_page, exit_page), of the device "
+        "or country, or of the sessions from the referrer."
+    )
     visitors: int
-    sessions: int = Field(description="Sessions that started on this page / device / country.")
+    sessions: int = Field(
+        description="Sessions that started on this page / device / country / referrer; "
+        "for exit_page, that ended on it."
+    )
     bounce_rate: float
     avg_duration_seconds: float
 
@@ -308,6 +350,9 @@ class ErrorGroup(Answer):
     first_seen: datetime
     last_seen: datetime
     example_path: str
+    example_session_id: str = Field(
+        description="The session id of the most recent occurrence (as the browser sent it)."
+    )
 
 
 class ErrorsAnswer(Answer):

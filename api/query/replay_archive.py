@@ -6,7 +6,10 @@ Every call runs in a worker thread (listing and reading may be network calls to 
 and every failure of the archive (a bad URL, S3 unreachable or refusing, a blob that is
 not gzip) becomes :class:`ArchiveUnavailable`, answered 503 with a reason: the backends
 raise unrelated exception types (OSError, botocore's own, ValueError), none of which is
-the request's fault.
+the request's fault. The one exception is the search for a page's picture
+(:meth:`ReplayArchive.page_snapshot`), which looks through several recordings: there a
+blob that is gone or damaged is skipped (and a damaged one logged), and only a failure
+to reach the archive is a 503.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import itertools
 import logging
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 
+from api.query.page_snapshot import PageLoad, SnapshotChunk, continue_page_load, scan_chunk
 from connectors.archive.replays import ReplayBlobStore
+from operators.replay_blobs import decode_blob
 
 log = logging.getLogger("insightlite.api")
 
@@ -92,3 +98,50 @@ class ReplayArchive:
         return await anyio.to_thread.run_sync(
             self._call, "changed", lambda store: store.delete_session(site, str(session_id))
         )
+
+    async def page_snapshot(
+        self, site: str, chunks: list[SnapshotChunk], path: str
+    ) -> tuple[SnapshotChunk, PageLoad] | None:
+        """The newest page load of ``path`` in ``chunks`` (newest first): the first
+        chunk holding a Meta of the path followed by a FullSnapshot, which may be the
+        first event of the recording's next blob; with the chunk it was found in."""
+
+        def search(store: ReplayBlobStore) -> tuple[SnapshotChunk, PageLoad] | None:
+            for chunk in chunks:
+                events = _blob_events(store, chunk.blob_name)
+                if events is None:
+                    continue
+                scan = scan_chunk(events, path)
+                if scan.pending is not None:
+                    following = _next_blob(store, site, chunk)
+                    later = None if following is None else _blob_events(store, following)
+                    load = continue_page_load(scan.pending, later or [])
+                    if load is not None:
+                        return chunk, load
+                if scan.found is not None:
+                    return chunk, scan.found
+            return None
+
+        return await anyio.to_thread.run_sync(self._call, "read", search)
+
+
+def _blob_events(store: ReplayBlobStore, name: str) -> list[Any] | None:
+    """A blob's events; None when it is gone or damaged (other failures propagate)."""
+    try:
+        blob = store.read(name)
+    except FileNotFoundError:
+        return None
+    try:
+        events = decode_blob(blob).get("events")
+    # Not gzip, cut short, not JSON, or not the object encode_blob writes.
+    except (OSError, EOFError, zlib.error, ValueError, AttributeError) as exc:
+        log.warning("replay blob skipped, not readable: %s: %s", type(exc).__name__, name)
+        return None
+    return events if isinstance(events, list) else None
+
+
+def _next_blob(store: ReplayBlobStore, site: str, chunk: SnapshotChunk) -> str | None:
+    """The name of the recording's blob after ``chunk``'s (names sort in time order)."""
+    names = store.chunk_names(site, chunk.session_id)
+    later = [name for name in names if name > chunk.blob_name]
+    return later[0] if later else None

@@ -17,7 +17,7 @@ not removed it yet.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from api.query.cursors import decode_cursor, encode_cursor
@@ -85,11 +85,6 @@ def _replay_answer(row: tuple[Any, ...]) -> Replay:
 
 
 class ReplayReads(LayerCore):
-    def _kept_after(self) -> datetime:
-        """Recordings whose last event is at or before this instant are expired."""
-        now = datetime.fromtimestamp(self._clock(), tz=UTC)
-        return now - timedelta(days=self._replay_retention_days)
-
     def _replay_filter(self, site: str, query: ReplaysQuery) -> Filter:
         """The read's filter; without ``from`` and ``to`` its days cover every recording
         still kept (from the day before the retention window, within the longest range)."""

@@ -19,11 +19,19 @@ from pydantic import BaseModel
 from api.query.auth import (
     PERMISSION_EXPORT,
     PERMISSION_HEATMAPS,
+    PERMISSION_REPLAY_READ,
     PERMISSION_SESSIONS,
     PERMISSION_STATS,
     Principal,
 )
-from api.query.deps import COST_EXPORT, COST_HEATMAP_PNG, SitePath, permitted, services
+from api.query.deps import (
+    COST_EXPORT,
+    COST_HEATMAP_PNG,
+    COST_HEATMAP_SNAPSHOT,
+    SitePath,
+    permitted,
+    services,
+)
 from api.query.exports import ExportNotFound
 from api.query.models import (
     Answer,
@@ -37,6 +45,8 @@ from api.query.models import (
     HeatmapAnswer,
     HeatmapImageQuery,
     HeatmapQuery,
+    HeatmapSnapshot,
+    HeatmapSnapshotQuery,
     ScrollDepthAnswer,
     ScrollDepthQuery,
     SessionDetail,
@@ -69,6 +79,11 @@ SessionReader = Annotated[Principal, Depends(permitted(PERMISSION_SESSIONS))]
 StatsReader = Annotated[Principal, Depends(permitted(PERMISSION_STATS))]
 # Heavier routes take more tokens (see api.query.deps); polling an export takes one.
 HeatmapImageReader = Annotated[Principal, Depends(permitted(PERMISSION_HEATMAPS, COST_HEATMAP_PNG))]
+# A page's picture comes from its recordings: both permissions.
+SnapshotReader = Annotated[
+    Principal,
+    Depends(permitted(PERMISSION_HEATMAPS, COST_HEATMAP_SNAPSHOT, also=(PERMISSION_REPLAY_READ,))),
+]
 ExportStarter = Annotated[Principal, Depends(permitted(PERMISSION_EXPORT, COST_EXPORT))]
 Exporter = Annotated[Principal, Depends(permitted(PERMISSION_EXPORT))]
 
@@ -108,6 +123,46 @@ async def heatmap_png(
     """The heatmap drawn as a PNG; type=scroll draws the scroll-depth curve."""
     png = await services(request).layer.heatmap_png(site, query)
     return Response(png, media_type="image/png")
+
+
+@router.get(
+    "/heatmap/snapshot",
+    response_model=HeatmapSnapshot,
+    responses={
+        404: {"model": ErrorBody, "description": "No kept recording holds a picture of the page."},
+        503: {
+            "model": ErrorBody,
+            "description": "ClickHouse or the recordings archive unavailable.",
+        },
+    },
+    tags=["heatmaps"],
+)
+async def heatmap_snapshot(
+    request: Request,
+    site: SitePath,
+    query: Annotated[HeatmapSnapshotQuery, Query()],
+    _: SnapshotReader,
+) -> Response:
+    """The page as its latest recording captured it, rrweb's Meta and FullSnapshot
+    events, for drawing a heatmap over (permissions heatmaps:read and replay:read)."""
+    found = services(request)
+    chunks = await found.layer.snapshot_chunks(site, query)
+    if not chunks:
+        return not_found("no kept recording visited this page")
+    picture = await found.replays.page_snapshot(site, chunks, query.path)
+    if picture is None:
+        return not_found("no kept recording of this page holds a full snapshot of it")
+    chunk, page_load = picture
+    width, height = page_load.size()
+    return json_answer(
+        HeatmapSnapshot(
+            session_id=chunk.session_id,
+            captured_at=page_load.captured_at(chunk.start_time),
+            width=width,
+            height=height,
+            events=[page_load.meta, page_load.snapshot],
+        )
+    )
 
 
 @router.get("/scroll-depth", response_model=ScrollDepthAnswer, tags=["heatmaps"])
@@ -181,7 +236,8 @@ async def breakdown(
     query: Annotated[BreakdownQuery, Query()],
     _: StatsReader,
 ) -> Response:
-    """The stats per page, device or country (permission stats:read)."""
+    """The stats per page, device, country, entry page, exit page or referrer host
+    (permission stats:read)."""
     return json_answer(await services(request).layer.breakdown(site, query))
 
 

@@ -2,18 +2,21 @@
 
 ``sessions`` is read with ``FINAL`` (a live row and the final row of one session
 collapse to the highest ``version``; filters on non-key columns apply after the
-collapse), and so are one session's events.
+collapse), and so are one session's events. Each session says whether a recording of
+its id is kept (``has_recording``: a row in ``session_replays`` whose last event is
+within ``replay_retention_days`` of the layer's clock, as for the recordings' reads).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any, Final
 
 import orjson
 
 from api.query.cursors import decode_cursor, encode_cursor
-from api.query.filters import SESSION_CONDITIONS, check_site
+from api.query.filters import KEPT_RECORDINGS, SESSION_LIST_CONDITIONS, check_site
 from api.query.layer_core import SESSION_RANGE, UTC_DATETIME, LayerCore, rows, where
 from api.query.models import Session, SessionDetail, SessionEvent, SessionsPage, SessionsQuery
 from connectors.clickhouse import ClickHouseClient
@@ -21,7 +24,8 @@ from connectors.clickhouse import ClickHouseClient
 _SESSION_COLUMNS: Final = (
     "toString(session_id), start_time, end_time, duration_seconds, page_count, event_count, "
     "device_type, country_code, has_errors, has_rage_clicks, entry_path, exit_path, "
-    "rage_click_count, error_count"
+    "rage_click_count, error_count, "
+    f"session_id IN ({KEPT_RECORDINGS}) AS has_recording"
 )
 
 
@@ -42,6 +46,7 @@ def _session_answer(row: tuple[Any, ...]) -> Session:
         exit_path=str(row[11]),
         rage_click_count=int(row[12]),
         error_count=int(row[13]),
+        has_recording=bool(row[14]),
     )
 
 
@@ -61,9 +66,18 @@ class SessionReads(LayerCore):
         the previous page's last session, so sessions arriving meanwhile never shift it.
         """
         flt = self._filter(site, query)
-        filters, params = flt.conditions(SESSION_CONDITIONS)
+        filters, params = flt.conditions(SESSION_LIST_CONDITIONS)
         conditions = [*SESSION_RANGE, *filters]
-        params.update(site=site, start=flt.days.start, end=flt.days.end)
+        params.update(
+            site=site,
+            start=flt.days.start,
+            end=flt.days.end,
+            kept_after=self._kept_after(),
+            # A session's page views are on the days it ran: from its first day to the
+            # day after the last (a session lasts at most a day).
+            events_from=flt.days.first,
+            events_to=flt.days.last + timedelta(days=1),
+        )
         if query.cursor is not None:
             cursor_time, cursor_id = decode_cursor(query.cursor)
             conditions.append(
@@ -120,7 +134,11 @@ class SessionReads(LayerCore):
         )
 
         def work(client: ClickHouseClient) -> SessionDetail | None:
-            params: dict[str, Any] = {"site": site, "session_id": session_id}
+            params: dict[str, Any] = {
+                "site": site,
+                "session_id": session_id,
+                "kept_after": self._kept_after(),
+            }
             session_rows = rows(client, session_sql, params)
             if not session_rows:
                 return None

@@ -1,9 +1,10 @@
-"""The stats reads: totals, a time series and a breakdown of a site's traffic.
+"""The stats reads: totals and a time series of a site's traffic (the breakdowns are in
+:mod:`api.query.breakdown_reads`, over the same figures).
 
-Page views and visitors come from ``events`` (see :data:`_PAGEVIEW_FIGURES`);
+Page views and visitors come from ``events`` (see :data:`PAGEVIEW_FIGURES`);
 sessions, bounce rate (share of sessions with ``page_count <= 1``) and average
-duration from ``sessions`` by their start time, where a page filter or breakdown
-selects sessions by their entry page.
+duration from ``sessions`` by their start time, where a page filter selects sessions
+by their entry page. Pages per session is page views / sessions of the same answer.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from typing import Any, Final
 from api.query.filters import SESSION_CONDITIONS, DayRange, Filter, InvalidQuery
 from api.query.layer_core import SESSION_RANGE, LayerCore, event_where, model_codec, rows, where
 from api.query.models import (
-    Breakdown,
-    BreakdownQuery,
-    BreakdownRow,
     StatsPoint,
     StatsQuery,
     StatsSummary,
@@ -38,26 +36,20 @@ _SESSION_BUCKETS: Final = {
     "day": "toStartOfDay(start_time)",
     "week": "toDateTime(toStartOfWeek(start_time, 1), 'UTC')",
 }
-_EVENT_DIMENSIONS: Final = {"page": "url_path", "device": "device_type", "country": "country_code"}
-_SESSION_DIMENSIONS: Final = {
-    "page": "entry_path",
-    "device": "device_type",
-    "country": "country_code",
-}
 
 # Page views and visitors of one group of events, counted exactly without FINAL: an
 # event stored twice (a redelivery not merged yet) has one event_id, and one day, as
 # FINAL's key has (FINAL costs about four times as much here). Visitors are the distinct
 # IP hashes among page views (every visit starts with one), so the scan reads page
 # views only.
-_PAGEVIEWS: Final = "event_type = 'pageview'"
-_PAGEVIEW_FIGURES: Final = "uniqExact(event_id) AS pageviews, uniqExact(ip_hash) AS visitors"
+PAGEVIEWS: Final = "event_type = 'pageview'"
+PAGEVIEW_FIGURES: Final = "uniqExact(event_id) AS pageviews, uniqExact(ip_hash) AS visitors"
 
-# Sessions, bounces and average duration of one group of sessions (see _bounce_rate).
-_SESSION_FIGURES: Final = "count(), countIf(page_count <= 1), ifNotFinite(avg(duration_seconds), 0)"
+# Sessions, bounces and average duration of one group of sessions (see bounce_rate).
+SESSION_FIGURES: Final = "count(), countIf(page_count <= 1), ifNotFinite(avg(duration_seconds), 0)"
 
 
-def _session_where(flt: Filter) -> tuple[str, dict[str, Any]]:
+def session_where(flt: Filter) -> tuple[str, dict[str, Any]]:
     conditions, params = flt.conditions(SESSION_CONDITIONS)
     params.update(site=flt.site, start=flt.days.start, end=flt.days.end)
     return where([*SESSION_RANGE, *conditions]), params
@@ -87,8 +79,12 @@ def _as_utc(value: datetime | date) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
-def _bounce_rate(sessions: int, bounces: int) -> float:
+def bounce_rate(sessions: int, bounces: int) -> float:
     return round(bounces / sessions, 4) if sessions else 0.0
+
+
+def pages_per_session(pageviews: int, sessions: int) -> float:
+    return round(pageviews / sessions, 2) if sessions else 0.0
 
 
 class StatsReads(LayerCore):
@@ -96,27 +92,29 @@ class StatsReads(LayerCore):
         """Totals over the range: page views, visitors, sessions, bounce rate, duration."""
         flt = self._filter(site, query)
         events, event_params = event_where(flt)
-        sessions_in, session_params = _session_where(flt)
+        sessions_in, session_params = session_where(flt)
         events_sql = (
             "SELECT sum(pageviews), sum(visitors) FROM ("
-            f"SELECT toDate(timestamp) AS day, {_PAGEVIEW_FIGURES} "
-            f"FROM {{database}}.events PREWHERE {_PAGEVIEWS} WHERE {events} GROUP BY day)"
+            f"SELECT toDate(timestamp) AS day, {PAGEVIEW_FIGURES} "
+            f"FROM {{database}}.events PREWHERE {PAGEVIEWS} WHERE {events} GROUP BY day)"
         )
         sessions_sql = (
-            f"SELECT {_SESSION_FIGURES} FROM {{database}}.sessions FINAL WHERE {sessions_in}"
+            f"SELECT {SESSION_FIGURES} FROM {{database}}.sessions FINAL WHERE {sessions_in}"
         )
 
         def work(client: ClickHouseClient) -> StatsSummary:
             pageviews, visitors = rows(client, events_sql, event_params)[0]
             sessions, bounces, duration = rows(client, sessions_sql, session_params)[0]
+            pageviews, sessions = int(pageviews or 0), int(sessions)
             return StatsSummary(
                 date_from=flt.days.first,
                 date_to=flt.days.last,
-                pageviews=int(pageviews or 0),
-                sessions=int(sessions),
+                pageviews=pageviews,
+                sessions=sessions,
                 visitors=int(visitors or 0),
-                bounce_rate=_bounce_rate(int(sessions), int(bounces)),
+                bounce_rate=bounce_rate(sessions, int(bounces)),
                 avg_duration_seconds=round(float(duration), 2),
+                pages_per_session=pages_per_session(pageviews, sessions),
             )
 
         return await self._cached(flt, "stats", query, work, model_codec(StatsSummary))
@@ -127,16 +125,16 @@ class StatsReads(LayerCore):
         if query.interval == "hour" and flt.days.days > MAX_HOURLY_RANGE_DAYS:
             raise InvalidQuery(f"hourly series cover at most {MAX_HOURLY_RANGE_DAYS} days")
         events, event_params = event_where(flt)
-        sessions_in, session_params = _session_where(flt)
+        sessions_in, session_params = session_where(flt)
         events_sql = (
             "SELECT bucket, sum(pageviews), sum(visitors) FROM ("
             f"SELECT {_EVENT_BUCKETS[query.interval]} AS bucket, toDate(timestamp) AS day, "
-            f"{_PAGEVIEW_FIGURES} FROM {{database}}.events PREWHERE {_PAGEVIEWS} "
+            f"{PAGEVIEW_FIGURES} FROM {{database}}.events PREWHERE {PAGEVIEWS} "
             f"WHERE {events} GROUP BY bucket, day) "
             "GROUP BY bucket"
         )
         sessions_sql = (
-            f"SELECT {_SESSION_BUCKETS[query.interval]} AS bucket, {_SESSION_FIGURES} "
+            f"SELECT {_SESSION_BUCKETS[query.interval]} AS bucket, {SESSION_FIGURES} "
             f"FROM {{database}}.sessions FINAL WHERE {sessions_in} GROUP BY bucket"
         )
 
@@ -159,8 +157,9 @@ class StatsReads(LayerCore):
                         pageviews=pageviews,
                         sessions=sessions,
                         visitors=visitors,
-                        bounce_rate=_bounce_rate(sessions, bounces),
+                        bounce_rate=bounce_rate(sessions, bounces),
                         avg_duration_seconds=round(duration, 2),
+                        pages_per_session=pages_per_session(pageviews, sessions),
                     )
                 )
             return Timeseries(
@@ -171,52 +170,3 @@ class StatsReads(LayerCore):
             )
 
         return await self._cached(flt, "timeseries", query, work, model_codec(Timeseries))
-
-    async def breakdown(self, site: str, query: BreakdownQuery) -> Breakdown:
-        """The stats per page, device class or country, by page views, top ``limit``."""
-        flt = self._filter(site, query)
-        events, event_params = event_where(flt)
-        sessions_in, session_params = _session_where(flt)
-        event_key = _EVENT_DIMENSIONS[query.by]
-        session_key = _SESSION_DIMENSIONS[query.by]
-        events_sql = (
-            "SELECT key, sum(pageviews) AS total_pageviews, sum(visitors) AS total_visitors FROM ("
-            f"SELECT {event_key} AS key, toDate(timestamp) AS day, {_PAGEVIEW_FIGURES} "
-            f"FROM {{database}}.events PREWHERE {_PAGEVIEWS} WHERE {events} "
-            "GROUP BY key, day) "
-            "GROUP BY key ORDER BY total_pageviews DESC, total_visitors DESC, key "
-            "LIMIT {limit:UInt32}"
-        )
-        sessions_sql = (
-            f"SELECT {session_key} AS key, {_SESSION_FIGURES} "
-            f"FROM {{database}}.sessions FINAL WHERE {sessions_in} "
-            f"AND {session_key} IN {{keys:Array(String)}} GROUP BY key"
-        )
-
-        def work(client: ClickHouseClient) -> Breakdown:
-            ranked = rows(client, events_sql, {**event_params, "limit": query.limit})
-            keys = [str(row[0]) for row in ranked]
-            visits: dict[str, tuple[int, int, float]] = {}
-            if keys:
-                visits = {
-                    str(row[0]): (int(row[1]), int(row[2]), float(row[3]))
-                    for row in rows(client, sessions_sql, {**session_params, "keys": keys})
-                }
-            answer_rows = []
-            for key, pageviews, visitors in ranked:
-                sessions, bounces, duration = visits.get(str(key), (0, 0, 0.0))
-                answer_rows.append(
-                    BreakdownRow(
-                        value=str(key),
-                        pageviews=int(pageviews),
-                        visitors=int(visitors),
-                        sessions=sessions,
-                        bounce_rate=_bounce_rate(sessions, bounces),
-                        avg_duration_seconds=round(duration, 2),
-                    )
-                )
-            return Breakdown(
-                by=query.by, date_from=flt.days.first, date_to=flt.days.last, rows=answer_rows
-            )
-
-        return await self._cached(flt, "breakdown", query, work, model_codec(Breakdown))

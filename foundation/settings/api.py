@@ -1,8 +1,10 @@
 """Settings of the query API: where it listens, its ClickHouse clients, rate limits
-and query costs per tier, per-token concurrency, and the answer cache."""
+and query costs per tier, per-token concurrency, the answer cache, and the dashboard
+it serves."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -11,6 +13,11 @@ from foundation.settings.common import check_storage_url
 
 Tier = Literal["free", "pro", "enterprise"]
 TIERS: tuple[Tier, ...] = ("free", "pro", "enterprise")
+
+# The dashboard's build in the source tree (dashboard/dist at the repository's root,
+# beside foundation/): right for a checkout and an editable install; from an installed
+# wheel the folder is absent and the API says how to build it.
+SOURCE_DASHBOARD_DIR = str(Path(__file__).resolve().parents[2] / "dashboard" / "dist")
 
 
 class QueryAPISettings(BaseModel):
@@ -64,10 +71,68 @@ class QueryAPISettings(BaseModel):
         description="ClickHouse queries of one token running at once per process; more wait.",
     )
 
+    # The live stream (api.query.live): limits, heartbeat and the ClickHouse tail.
+    api_live_auth_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long a live connection may take to send its auth message.",
+    )
+    api_live_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Pings on live connections this often; a connection that has not read "
+        "for two intervals is closed.",
+    )
+    api_live_max_connections_per_token: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Live connections of one token (sub + jti) at once per process.",
+    )
+    api_live_max_connections: int = Field(
+        default=1000, ge=1, le=100_000, description="Live connections at once per process."
+    )
+    api_live_queue_messages: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Events waiting per live connection; past it the oldest are dropped.",
+    )
+    api_live_recent_ids: int = Field(
+        default=100_000,
+        ge=1,
+        le=10_000_000,
+        description="Event ids remembered to drop redelivered events.",
+    )
+    api_live_tail_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Without Kafka: how often the live stream reads new rows of events.",
+    )
+    api_live_tail_batch_rows: int = Field(
+        default=5000, ge=1, le=1_000_000, description="Most rows one poll of the tail reads."
+    )
+    api_live_tail_lookback_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=3600,
+        description="Seconds of writes each poll reads again (an insert shows a moment "
+        "after its time).",
+    )
+
     cache_ttl_seconds: float = Field(
         default=300.0, ge=0, le=86_400, description="How long answers are cached; 0 turns it off."
     )
     cache_max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+
+    api_dashboard_dir: str = Field(
+        default=SOURCE_DASHBOARD_DIR,
+        description="The dashboard's built files (index.html, assets/) served at /; empty "
+        "turns the dashboard off.",
+    )
 
     @field_validator("redis_url")
     @classmethod

@@ -98,7 +98,7 @@ def add_parser(subparsers: Any) -> None:
         "--permissions",
         default=DEFAULT_PERMISSIONS,
         help="comma-separated: stats:read, sessions:read, heatmaps:read, export:write, "
-        f"replay:read, replay:delete (default: {DEFAULT_PERMISSIONS})",
+        f"replay:read, replay:delete, live:read (default: {DEFAULT_PERMISSIONS})",
     )
     create.add_argument(
         "--tier", choices=("free", "pro", "enterprise"), default="free", help="rate-limit tier"
@@ -126,6 +126,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.query.auth import TokenVerifier
+    from api.query.dashboard import base_url, dashboard_banner
     from insightlite.cli.storage import check_embedded_readable
 
     TokenVerifier.from_settings(settings)  # a missing key fails here, not per worker
@@ -146,6 +147,11 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics adds up all workers' counts through files in this directory.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="insightlite-metrics-")
+    banner = dashboard_banner(
+        settings.api_dashboard_dir, base_url(settings.api_host, settings.api_port)
+    )
+    if banner:
+        print(f"insightlite api: {banner}", flush=True)
     uvicorn.run(
         "api.query.app:app_from_environment",
         factory=True,

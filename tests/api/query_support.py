@@ -55,9 +55,13 @@ class PipelineData:
 
 
 def api_settings(data: PipelineData, **overrides: Any) -> Settings:
-    """The pipeline data's settings with the test key, two ClickHouse clients and
-    ``overrides``, validated again."""
-    values: dict[str, Any] = {"jwt_secret": SECRET, "api_clickhouse_pool_size": 2}
+    """The pipeline data's settings with the test key, two ClickHouse clients, no
+    dashboard (its tests give theirs) and ``overrides``, validated again."""
+    values: dict[str, Any] = {
+        "jwt_secret": SECRET,
+        "api_clickhouse_pool_size": 2,
+        "api_dashboard_dir": "",
+    }
     values.update(overrides)
     return data.settings.with_overrides(**values)
 
