@@ -56,7 +56,7 @@ describe('errors page', () => {
     await user.click(within(second!).getByRole('button', { name: '/api' }));
     await waitFor(() => expect(app.url()).toBe('/errors?site=shop.example.com&range=7d&interval=day&path=%2Fapi'));
     await user.click(within(await screen.findByRole('table')).getByRole('link', { name: 'View session' }));
-    expect(await screen.findByRole('heading', { name: 'Sessions' })).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Session' })).toBeInTheDocument();
     expect(app.url()).toBe('/sessions/5f1c2e8a-0000-4000-8000-000000000001?site=shop.example.com&range=7d&path=%2Fapi');
   });
 });

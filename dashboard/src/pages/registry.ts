@@ -16,7 +16,7 @@ export const PAGE_ROUTES: PageRoute[] = [
   { path: '', nav: 'Overview', Page: lazy(() => import('./overview/OverviewPage')) },
   { path: 'heatmaps', nav: 'Heatmaps', Page: lazy(() => import('./heatmaps/HeatmapsPage')) },
   { path: 'sessions', nav: 'Sessions', Page: lazy(() => import('./sessions/SessionsPage')) },
-  { path: 'sessions/:sessionId', Page: lazy(() => import('./sessions/SessionsPage')) },
+  { path: 'sessions/:sessionId', Page: lazy(() => import('./sessions/SessionPage')) },
   { path: 'errors', nav: 'Errors', Page: lazy(() => import('./errors/ErrorsPage')) },
   { path: 'live', nav: 'Live', Page: lazy(() => import('./live/LivePage')) },
 ];
