@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from foundation.settings import DEFAULT_BOT_PATTERNS
+from foundation.settings import DEFAULT_BOT_PATTERNS, SITE_ID_PATTERN
 from operators.user_agent import UserAgentClassifier
 
 # rrweb's numbers (see @rrweb/types).
@@ -202,6 +202,9 @@ def _is_uuid(text: str) -> bool:
 
 def _well_formed(event: dict[str, Any]) -> bool:
     numbers = (event.get(key, 0) for key in ("x", "y", "scroll_y", "vw", "vh"))
+    site_id = event.get("site_id")
+    if not isinstance(site_id, str) or not SITE_ID_PATTERN.fullmatch(site_id):
+        return False
     return event.get("type") in EVENT_TYPES and all(
         isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e6
         for value in numbers
