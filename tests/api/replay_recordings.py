@@ -21,34 +21,15 @@ from connectors.archive.replays import ReplayBlobStore
 from connectors.clickhouse import apply_migrations, connect
 from foundation.settings import Settings
 from operators.replay_blobs import blob_name, encode_blob
+from operators.replay_stats import REPLAY_CHUNKS_SCHEMA
 from tests.api.query_support import FakeClock, bearer, make_token
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 CLOCK = FakeClock(NOW.timestamp())
 RETENTION_DAYS = 7
 SHOP, BLOG, DOCS = "shop.example.com", "blog.example.org", "docs.example.net"
-_TIME = pa.timestamp("ms", tz="UTC")
-CHUNK_COLUMNS = pa.schema(
-    [
-        ("site_id", pa.string()),
-        ("session_id", pa.string()),
-        ("chunk_id", pa.string()),
-        ("seq", pa.uint32()),
-        ("start_time", _TIME),
-        ("end_time", _TIME),
-        ("event_count", pa.uint32()),
-        ("blob_bytes", pa.uint32()),
-        ("blob_name", pa.string()),
-        ("active_seconds", pa.list_(pa.uint32())),
-        ("click_ids", pa.list_(pa.uint64())),
-        ("rage_click_ids", pa.list_(pa.uint64())),
-        ("error_ids", pa.list_(pa.uint64())),
-        ("pages", pa.list_(pa.string())),
-        ("device_type", pa.string()),
-        ("country_code", pa.string()),
-        ("received_at", _TIME),
-    ]
-)
+# The replay step's own Arrow schema of the chunk rows.
+CHUNK_COLUMNS = REPLAY_CHUNKS_SCHEMA
 
 
 def _ms(moment: datetime) -> int:

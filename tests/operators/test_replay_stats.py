@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 import xxhash
 
+from connectors.clickhouse import apply_migrations, connect
 from operators.model import RawBatch
 from operators.replay_blobs import decode_blob
 from operators.replay_mask import mask_replay
@@ -57,30 +59,27 @@ def click_id(ts: int, x: float, y: float) -> int:
     return xxhash.xxh64_intdigest(text.encode())
 
 
-def test_schema_is_the_tables() -> None:
-    ms = pa.timestamp("ms", tz="UTC")
-    expected = pa.schema(
-        [
-            ("site_id", pa.string()),
-            ("session_id", pa.string()),
-            ("chunk_id", pa.string()),
-            ("seq", pa.uint32()),
-            ("start_time", ms),
-            ("end_time", ms),
-            ("event_count", pa.uint32()),
-            ("blob_bytes", pa.uint32()),
-            ("blob_name", pa.string()),
-            ("active_seconds", pa.list_(pa.uint32())),
-            ("click_ids", pa.list_(pa.uint64())),
-            ("rage_click_ids", pa.list_(pa.uint64())),
-            ("error_ids", pa.list_(pa.uint64())),
-            ("pages", pa.list_(pa.string())),
-            ("device_type", pa.string()),
-            ("country_code", pa.string()),
-            ("received_at", ms),
-        ]
-    )
-    assert expected == REPLAY_CHUNKS_SCHEMA
+def test_schema_is_the_tables(tmp_path: Path) -> None:
+    """The Arrow schema names the table's columns in its order, with matching types."""
+    client = connect(f"chdb:{tmp_path / 'db'}", database="insightlite")
+    apply_migrations(client)
+    columns = client.query(
+        "SELECT name, type FROM system.columns WHERE database = 'insightlite' "
+        "AND table = 'session_replay_chunks' ORDER BY position"
+    ).rows
+    client.close()
+    assert [name for name, _ in columns] == REPLAY_CHUNKS_SCHEMA.names
+    clickhouse = {
+        "String": pa.string(),
+        "LowCardinality(String)": pa.string(),
+        "UUID": pa.string(),
+        "UInt32": pa.uint32(),
+        "DateTime64(3, 'UTC')": pa.timestamp("ms", tz="UTC"),
+        "Array(UInt32)": pa.list_(pa.uint32()),
+        "Array(UInt64)": pa.list_(pa.uint64()),
+        "Array(String)": pa.list_(pa.string()),
+    }
+    assert [clickhouse[kind] for _, kind in columns] == REPLAY_CHUNKS_SCHEMA.types
 
 
 def test_row_and_blob_of_a_chunk() -> None:
