@@ -19,29 +19,9 @@ import pyarrow as pa
 from connectors.archive.replays import ReplayBlobStore
 from connectors.clickhouse import apply_migrations, connect
 from foundation.settings import Settings
+from operators.columns import SESSIONS_SCHEMA
 from operators.replay_blobs import blob_name, encode_blob
 from tests.api.replay_recordings import CHUNK_COLUMNS, NOW, SHOP
-
-SESSION_COLUMNS = pa.schema(
-    [
-        ("session_id", pa.string()),
-        ("site_id", pa.string()),
-        ("start_time", pa.timestamp("ms", tz="UTC")),
-        ("end_time", pa.timestamp("ms", tz="UTC")),
-        ("page_count", pa.uint16()),
-        ("event_count", pa.uint32()),
-        ("device_type", pa.string()),
-        ("country_code", pa.string()),
-        ("duration_seconds", pa.uint32()),
-        ("has_errors", pa.bool_()),
-        ("has_rage_clicks", pa.bool_()),
-        ("entry_path", pa.string()),
-        ("exit_path", pa.string()),
-        ("rage_click_count", pa.uint32()),
-        ("error_count", pa.uint32()),
-        ("version", pa.uint64()),
-    ]
-)
 
 
 def _ms(moment: datetime) -> int:
@@ -184,7 +164,7 @@ def store(
             "session_replay_chunks", pa.Table.from_pylist(chunk_rows, CHUNK_COLUMNS)
         )
         session_rows = [recording.session_row() for recording in sessions]
-        client.insert_arrow("sessions", pa.Table.from_pylist(session_rows, SESSION_COLUMNS))
+        client.insert_arrow("sessions", pa.Table.from_pylist(session_rows, SESSIONS_SCHEMA))
     finally:
         client.close()
     blobs = ReplayBlobStore(settings.resolved_archive_url)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gzip
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -16,7 +14,6 @@ import anyio
 import httpx
 import orjson
 import pytest
-import uvicorn
 from confluent_kafka.admin import NewTopic
 from starlette.applications import Starlette
 
@@ -34,8 +31,8 @@ from devtools.load import (
 )
 from devtools.local_kafka import LocalKafka, free_port
 from foundation.settings import ConfigError, Settings, load_settings
-from insightlite.cli.collector import uvicorn_options
 from insightlite.cli.generate import add_load_options, run_generate_to
+from tests.api.collector_replay_support import serving
 from tests.kafka_fixture import TopicFactory, read_topic
 
 pytestmark = pytest.mark.anyio
@@ -496,28 +493,6 @@ async def test_broker_outage_gives_503_then_recovers(tmp_path: Any) -> None:
 
 
 # --- a real HTTP server ----------------------------------------------------------
-
-
-@contextlib.contextmanager
-def serving(harness: Harness) -> Iterator[str]:
-    """The harness's app on a real uvicorn server on a free loopback port; yields its URL."""
-    options = uvicorn_options(
-        harness.settings.model_copy(
-            update={"collector_host": "127.0.0.1", "collector_port": free_port()}
-        )
-    )
-    server = uvicorn.Server(uvicorn.Config(harness.app, **options))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{options['port']}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_over_real_http_forwarded_for_from_loopback_is_not_believed(
