@@ -76,8 +76,12 @@ def _epoch_ms_day(value: object) -> date | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     # Integer floor division: exact for any millisecond value, and negative values
-    # (before 1970) land on the right day too.
-    return _EPOCH + timedelta(days=value // DAY_MS)
+    # (before 1970) land on the right day too. A value outside the calendar (a hostile
+    # received_at) has no day: the caller falls back to another time.
+    try:
+        return _EPOCH + timedelta(days=value // DAY_MS)
+    except OverflowError:
+        return None
 
 
 class ArchiveWriter:

@@ -541,6 +541,18 @@ def test_dead_letters_are_json_lines_split_by_day(tmp_path: Path) -> None:
     assert writer.read_dead_letters(date(2025, 11, 27)) == []
 
 
+def test_a_received_at_outside_the_calendar_files_under_failed_at(tmp_path: Path) -> None:
+    # A hostile record's received_at (2**63 ms, far past year 9999) has no day: the
+    # dead letter goes to the day it failed, rather than stopping the writer.
+    writer = ArchiveWriter(str(tmp_path))
+    record = dead_letter(2**63, epoch_ms(2025, 11, 26, 10))
+    written = writer.write_dead_letters([record], name="p1-000000000000-000000000009")
+    assert [os.path.relpath(path, tmp_path) for path in written] == [
+        "dead_letter/year=2025/month=11/day=26/p1-000000000000-000000000009.jsonl"
+    ]
+    assert writer.read_dead_letters() == [record]
+
+
 def test_dead_letters_without_a_usable_time_are_rejected(tmp_path: Path) -> None:
     writer = ArchiveWriter(str(tmp_path))
     with pytest.raises(ValueError, match="dead letter 1 has neither received_at nor failed_at"):
