@@ -21,9 +21,10 @@ from connectors.refusals import RefusedRows, is_refusal, write_around_refusals
 from foundation.metrics import RunTotals
 from operators.batching import Chunk, Span
 from operators.columns import EVENTS_SCHEMA
+from tests.dates import RECENT_NOON_MS
 
-NOW = datetime(2025, 11, 25, 12, 0, tzinfo=UTC)
-RECEIVED_MS = 1_764_072_000_000
+NOW = datetime.fromtimestamp(RECENT_NOON_MS / 1000, tz=UTC)
+RECEIVED_MS = RECENT_NOON_MS
 
 
 def _event_row(index: int, **overrides: object) -> dict[str, object]:

@@ -28,12 +28,13 @@ from devtools.generator import generate_records
 from devtools.generator.replay import generate_replay_records
 from devtools.local_kafka import LocalKafka
 from foundation.settings import load_settings
+from tests.dates import RECENT_NOON_MS
 from tests.e2e.cli import query_json, start_insightlite
 from tests.flows.test_kafka_flow import produce_raw, raw_topic_with, run_kafka
 from tests.kafka_fixture import read_topic, topic_size
 
 EVENTS = 200_000
-NOW_MS = 1_764_072_000_000
+NOW_MS = RECENT_NOON_MS
 
 
 def _place(record: dict[str, Any]) -> tuple[str, int, str]:

@@ -14,6 +14,7 @@ from connectors.kafka.topics import create_topics, topic_name
 from devtools.generator import generate_records
 from devtools.local_kafka import LocalKafka
 from foundation.settings import load_settings
+from tests.dates import RECENT_NOON_MS
 from tests.e2e.cli import ROOT, query_json
 from tests.flows.test_kafka_flow import produce_raw
 from tests.kafka_fixture import read_topic, topic_size
@@ -27,7 +28,7 @@ def test_broker_restarted_mid_run_loses_nothing(tmp_path: Path) -> None:
             kafka_bootstrap_servers=kafka.bootstrap_servers, kafka_partitions=3
         )
         create_topics(settings)
-        records = list(generate_records(EVENTS, seed=31, now_ms=1_764_072_000_000))
+        records = list(generate_records(EVENTS, seed=31, now_ms=RECENT_NOON_MS))
         produce_raw(kafka.bootstrap_servers, topic_name(settings, "raw_events"), records)
         env = {
             **os.environ,

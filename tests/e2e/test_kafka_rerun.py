@@ -8,10 +8,11 @@ from typing import Any
 from devtools.generator import generate_records
 from foundation.settings import load_settings
 from insightlite.recovery import with_kafka_recovery
+from tests.dates import RECENT_NOON_MS
 from tests.e2e.cli import query_json
 from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
 
-NOW_MS = 1_764_072_000_000
+NOW_MS = RECENT_NOON_MS
 EVENTS = 4_000
 
 

@@ -17,11 +17,12 @@ import orjson
 
 from connectors.archive import ArchiveWriter
 from devtools.generator import generate_records
+from tests.dates import RECENT_NOON_MS
 from tests.e2e.cli import insightlite, query_json
 from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
 from tests.operators.conftest import make_event
 
-NOW_MS = 1_764_072_000_000
+NOW_MS = RECENT_NOON_MS
 UUID = "3f2b8c1e-1111-4222-8333-444455556666"
 
 

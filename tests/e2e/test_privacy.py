@@ -25,10 +25,11 @@ from devtools.generator import (
     generate_records,
     write_jsonl,
 )
+from tests.dates import RECENT_NOON_MS
 from tests.e2e.cli import insightlite, query_json
 from tests.privacy_scan import ip_leaks, planted_leaks
 
-NOW_MS = 1_764_072_000_000
+NOW_MS = RECENT_NOON_MS
 IP_IN_TEXT = re.compile(r'"ip"\s*:\s*"([^"]+)"')
 
 

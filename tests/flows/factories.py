@@ -23,8 +23,9 @@ from flows.stages import build_sessions_spec, build_stages
 from foundation.settings import load_settings
 from operators.batching import Chunk
 from operators.model import RawBatch
+from tests.dates import RECENT_NOON_MS
 
-NOW_MS = 1_764_072_000_000  # 2025-11-25T12:00:00Z
+NOW_MS = RECENT_NOON_MS
 SECRET = "test-secret-0123456789abcdef"
 
 

@@ -23,11 +23,12 @@ from devtools.generator import (
     generate_records,
 )
 from foundation.settings import Settings, load_settings
+from tests.dates import RECENT_NOON_MS
 from tests.e2e.cli import insightlite, query_json
 from tests.kafka_fixture import read_topic
 from tests.privacy_scan import ip_leaks, planted_leaks
 
-NOW_MS = 1_764_072_000_000
+NOW_MS = RECENT_NOON_MS
 SECRET = "kafka-flow-test-secret-01"
 IP_FIELD = re.compile(r'"ip"\s*:\s*"([^"]+)"')
 
