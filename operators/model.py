@@ -110,6 +110,17 @@ class RawBatch:
             return self.offsets[-1]
         return self.first_offset + len(self.records) - 1
 
+    def record_offsets(self) -> list[int] | range:
+        """The source offset of each record, in order."""
+        return self.offsets or range(self.first_offset, self.first_offset + len(self.records))
+
+    def unreadable(self, code: str) -> list[Rejected]:
+        """The records the source could not read, as input-stage rejects of ``code``."""
+        return [
+            Rejected(STAGE_INPUT, [Reason(code, error[:200])], b"", offset)
+            for offset, error in self.errors or ()
+        ]
+
 
 @dataclass(slots=True)
 class EventBatch:

@@ -24,7 +24,7 @@ import orjson
 
 from foundation.contract import load_replay_chunk_schema
 from foundation.units import DAY_MS, HOUR_MS
-from operators.model import STAGE_INPUT, RawBatch, Reason, Rejected
+from operators.model import RawBatch, Reason, Rejected
 from operators.replay_model import STAGE_REPLAY_VALIDATE, ReplayBatch, ReplayChunk
 from operators.schema_rules import (
     MALFORMED_JSON,
@@ -99,16 +99,14 @@ class ReplayValidator:
     def __call__(self, raw: RawBatch) -> ReplayBatch:
         chunks: list[ReplayChunk] = []
         rejected: list[Rejected] = []
-        offsets = raw.offsets or range(raw.first_offset, raw.first_offset + len(raw.records))
+        offsets = raw.record_offsets()
         for offset, record in zip(offsets, raw.records, strict=True):
             outcome = self._validate_record(record, offset)
             if isinstance(outcome, ReplayChunk):
                 chunks.append(outcome)
             else:
                 rejected.append(outcome)
-        for error_offset, error in raw.errors or ():
-            reason = Reason(SOURCE_ERROR, error[:200])
-            rejected.append(Rejected(STAGE_INPUT, [reason], b"", error_offset))
+        rejected += raw.unreadable(SOURCE_ERROR)
         return ReplayBatch(
             source=raw.source,
             first_offset=raw.first_offset,

@@ -17,7 +17,6 @@ import orjson
 
 from foundation.units import DAY_MS, HOUR_MS
 from operators.model import (
-    STAGE_INPUT,
     STAGE_VALIDATE,
     Event,
     EventBatch,
@@ -110,7 +109,7 @@ class EventValidator:
         loads = orjson.loads
         check_event = self.check_event
         accept = events.append
-        offsets = raw.offsets or range(raw.first_offset, raw.first_offset + len(raw.records))
+        offsets = raw.record_offsets()
         for offset, record in zip(offsets, raw.records, strict=True):
             try:
                 decoded = loads(record)
@@ -130,9 +129,7 @@ class EventValidator:
             else:
                 decoded["_offset"] = offset
                 accept(decoded)
-        for error_offset, error in raw.errors or ():
-            reason = Reason(SOURCE_ERROR, error[:200])
-            rejected.append(Rejected(STAGE_INPUT, [reason], b"", error_offset))
+        rejected += raw.unreadable(SOURCE_ERROR)
         return EventBatch(
             source=raw.source,
             first_offset=raw.first_offset,
