@@ -6,9 +6,16 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from foundation.metrics import EVENTS_IN, EVENTS_OUT, FILTERED, REJECTED, RunTotals
-from operators.model import EventBatch, RawBatch
+from operators.model import EventBatch, RawBatch, Rejected
 
 B = TypeVar("B", RawBatch, EventBatch)
+
+
+def count_rejects(rejected: list[Rejected]) -> None:
+    """Count a step's new rejects by stage and reason (each distinct code once per item)."""
+    for item in rejected:
+        for code in {reason.code for reason in item.reasons}:
+            REJECTED.labels(item.stage, code).inc()
 
 
 def observed(step: str, stage: Callable[[B], EventBatch]) -> Callable[[B], EventBatch]:
@@ -26,9 +33,7 @@ def observed(step: str, stage: Callable[[B], EventBatch]) -> Callable[[B], Event
         out = stage(batch)
         events_in.inc(count_in)
         events_out.inc(len(out.events))
-        for rejected in out.rejected[rejected_before:]:
-            for code in {reason.code for reason in rejected.reasons}:
-                REJECTED.labels(rejected.stage, code).inc()
+        count_rejects(out.rejected[rejected_before:])
         if sum(out.filtered.values()) != filtered_before:
             # Filter counts accumulate on the batch; only this stage adds to them.
             for reason, count in out.filtered.items():

@@ -25,8 +25,9 @@ from bytewax.outputs import Sink
 
 from flows.batcher import Clock, batch_rows, system_clock
 from flows.kafka_outputs import KafkaOutputs
+from flows.observe import count_rejects
 from flows.pipeline import BatchLimits, OutputItem, dead_letter_outputs
-from foundation.metrics import EVENTS_IN, EVENTS_OUT, REJECTED, RunTotals
+from foundation.metrics import EVENTS_IN, EVENTS_OUT, RunTotals
 from foundation.settings import Settings
 from foundation.units import DAY_MS, HOUR_MS
 from operators.batching import Chunk, Span
@@ -91,9 +92,7 @@ def _counted(step: str, stage: Callable[[Any], ReplayBatch]) -> Callable[[Any], 
         out = stage(batch)
         chunks_in.inc(count_in)
         chunks_out.inc(len(out.chunks) + len(out.stored))
-        for rejected in out.rejected[rejected_before:]:
-            for code in {reason.code for reason in rejected.reasons}:
-                REJECTED.labels(rejected.stage, code).inc()
+        count_rejects(out.rejected[rejected_before:])
         return out
 
     return run
