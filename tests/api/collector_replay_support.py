@@ -44,9 +44,9 @@ BROWSER_UA = (
 class FakeClock:
     """Both clocks of the collector: wall time for received_at, monotonic for rate limits."""
 
-    def __init__(self) -> None:
-        self.wall_ms = RECEIVED_AT
-        self.mono = 500.0
+    def __init__(self, wall_ms: int = RECEIVED_AT, mono: float = 500.0) -> None:
+        self.wall_ms = wall_ms
+        self.mono = mono
 
     def now_ms(self) -> int:
         return self.wall_ms

@@ -32,7 +32,7 @@ from devtools.load import (
 from devtools.local_kafka import LocalKafka, free_port
 from foundation.settings import ConfigError, Settings, load_settings
 from insightlite.cli.generate import add_load_options, run_generate_to
-from tests.api.collector_replay_support import serving
+from tests.api.collector_replay_support import FakeClock, serving
 from tests.kafka_fixture import TopicFactory, read_topic
 
 pytestmark = pytest.mark.anyio
@@ -48,24 +48,6 @@ PEER = ("198.51.100.7", 51000)
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class FakeClock:
-    """Both clocks of the collector: wall time for received_at, monotonic for rate limits."""
-
-    def __init__(self) -> None:
-        self.wall_ms = RECEIVED_AT
-        self.mono = 1_000.0
-
-    def now_ms(self) -> int:
-        return self.wall_ms
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.mono += seconds
-        self.wall_ms += round(seconds * 1000)
 
 
 def make_event(
@@ -121,7 +103,7 @@ def make_collector(kafka_broker: LocalKafka, kafka_topics: TopicFactory) -> Iter
         if settings.kafka_bootstrap_servers == kafka_broker.bootstrap_servers:
             kafka_topics.admin.create_topics([NewTopic(raw, 2, 1)])[raw].result(timeout=30)
             kafka_topics.wait_listed(raw)
-        clock = FakeClock()
+        clock = FakeClock(RECEIVED_AT, 1_000.0)
         app = create_app(
             settings,
             now_ms=clock.now_ms,
