@@ -73,6 +73,13 @@ class _RawBatchPartition(StatefulSourcePartition[RawBatch, int | None]):
         self._source = source
         self._batch_size = batch_size
         self._next_awake: datetime | None = None
+        # Where to resume: the offset after the last record handed on. Taken
+        # here rather than from the inner partition, which moves its own to
+        # after *any* item, and a client error (a broker restarting) carries
+        # offset -1001: its snapshot would then be -1000, librdkafka's
+        # "stored offset", and a resume would restart the partition from its
+        # reset policy instead of where it stopped.
+        self._position: int | None = inner.snapshot()
 
     def next_batch(self) -> list[RawBatch]:
         messages = self._read()
@@ -100,6 +107,9 @@ class _RawBatchPartition(StatefulSourcePartition[RawBatch, int | None]):
                 else:
                     records.append(message.value)
                     offsets.append(offset)
+        last = max(offsets[-1] if offsets else -1, errors[-1][0] if errors else -1)
+        if last >= 0:
+            self._position = last + 1
         first = offsets[0] if offsets else (errors[0][0] if errors else 0)
         return [RawBatch(self._source, first, records, offsets, errors or None)]
 
@@ -125,8 +135,7 @@ class _RawBatchPartition(StatefulSourcePartition[RawBatch, int | None]):
         return self._next_awake
 
     def snapshot(self) -> int | None:
-        state: int | None = self._inner.snapshot()
-        return state
+        return self._position
 
     def close(self) -> None:
         self._inner.close()
