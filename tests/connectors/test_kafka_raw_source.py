@@ -36,7 +36,9 @@ class _LikeBytewaxPartition(StatefulSourcePartition[Any, int | None]):
         batch = self.batches.pop(0)
         if batch:
             last = batch[-1]
-            self.position = (last.msg if isinstance(last, KafkaError) else last).offset + 1
+            offset = (last.msg if isinstance(last, KafkaError) else last).offset
+            assert offset is not None
+            self.position = offset + 1
         return batch
 
     def snapshot(self) -> int | None:
