@@ -108,7 +108,8 @@ class _RawBatchPartition(StatefulSourcePartition[RawBatch, int | None]):
                     records.append(message.value)
                     offsets.append(offset)
         last = max(offsets[-1] if offsets else -1, errors[-1][0] if errors else -1)
-        if last >= 0:
+        # Never backwards: an error may name an offset already passed.
+        if last >= 0 and (self._position is None or last + 1 > self._position):
             self._position = last + 1
         first = offsets[0] if offsets else (errors[0][0] if errors else 0)
         return [RawBatch(self._source, first, records, offsets, errors or None)]

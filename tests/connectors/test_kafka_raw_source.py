@@ -78,3 +78,11 @@ def test_a_record_level_error_counts_as_read() -> None:
     assert batch.offsets == [10]
     assert [offset for offset, _reason in batch.errors or []] == [11, 12]
     assert source.snapshot() == 13
+
+
+def test_an_error_naming_an_earlier_offset_does_not_move_the_resume_offset_back() -> None:
+    late = _client_error(ClientError._MSG_TIMED_OUT, offset=3)
+    source = _source(_LikeBytewaxPartition(0, [[_message(0), _message(8)], [late]]))
+    source.next_batch()
+    source.next_batch()
+    assert source.snapshot() == 9
