@@ -2,7 +2,9 @@
 
 Bots are filtered, not invalid: they are counted by reason (empty UA, a known
 bot per `user_agents`, a headless browser, a configured pattern) and dropped,
-never written to the dead-letter output.
+never written to the dead-letter output. The verdict comes with the record (the
+collector derived it from the user agent, operators/visitor.py); a record that
+still carries `ip`/`ua` gets its derived fields here first, by the same code.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from operators.model import EventBatch
-from operators.user_agent import UserAgentClassifier
+from operators.visitor import EVENT_VISITOR, VisitorResolver
 
 
 @dataclass(frozen=True)
@@ -21,26 +23,20 @@ class BotFilterConfig:
 
 
 class BotFilter:
-    """Removes bot events from a batch and counts them by reason.
+    """Removes bot events from a batch and counts them by reason."""
 
-    The UA classification is kept on the event (`_ua`) so that enrichment
-    reuses it instead of classifying twice.
-    """
-
-    def __init__(self, config: BotFilterConfig, classifier: UserAgentClassifier | None = None):
-        self.classifier = classifier or UserAgentClassifier(config.patterns)
+    def __init__(self, resolver: VisitorResolver) -> None:
+        self.resolver = resolver
 
     def apply(self, batch: EventBatch) -> EventBatch:
-        classify = self.classifier.classify
+        self.resolver.resolve(batch.events)
         kept = []
         filtered = batch.filtered
         for event in batch.events:
-            ua = event.get("ua")
-            info = classify(ua if type(ua) is str else "")
-            if info.bot_reason is None:
-                event["_ua"] = info
+            reason = event[EVENT_VISITOR].bot
+            if reason is None:
                 kept.append(event)
             else:
-                filtered[info.bot_reason] += 1
+                filtered[reason] += 1
         batch.events = kept
         return batch

@@ -35,6 +35,7 @@ from operators.schema_rules import (
     compile_contract,
     load_contract_schema,
 )
+from operators.visitor import VISITOR_REFUSALS, take_visitor
 
 # Fields the collector adds to every raw record; the browser never sends them.
 COLLECTOR_REQUIRED = ("received_at",)
@@ -78,6 +79,9 @@ class EventValidator:
         On success the event is normalised in place: `ts` holds the corrected
         event time in epoch ms and `received_at` is an int.
         """
+        refused = take_visitor(event)
+        if refused is not None:
+            return [Reason(refused, VISITOR_REFUSALS[refused])]
         reasons = self._check(event)
         if size > self._max_bytes:
             reasons.append(Reason(TOO_LARGE, f"{size} bytes > {self._max_bytes}"))

@@ -13,7 +13,8 @@ Answers to a refused request: 400 (the reason in {"error": ...}), 408 and the
 connection closed (headers or body not received in time), 413 (too large), 415
 (content type or encoding), 429 with Retry-After (a site or a client IP over its rate,
 or a client address over its open connections), 503 with Retry-After (Kafka did not
-take the records: retry, nothing was silently dropped). Every refusal is counted by
+take the records, or the visitor-key store cannot be reached: retry, nothing was
+silently dropped). Every refusal is counted by
 reason in ``insightlite_collector_rejected_requests`` (``/replay``'s in
 ``insightlite_collector_replay_rejected_requests``). CORS is open to every origin,
 without credentials, so any site's tracker can post and read the answer.
@@ -22,11 +23,13 @@ without credentials, so any site's tracker can post and read the answer.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio.to_thread
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -62,9 +65,13 @@ from api.collector.producer import (
     replay_producer_config,
 )
 from api.collector.ratelimit import RateLimiter
-from api.collector.replay import ReplayCollector
+from api.collector.replay import ClientFacts, ReplayCollector
+from api.collector.visitors import EdgeVisitors
 from connectors.kafka.topics import RAW_EVENTS, REPLAY_EVENTS, topic_name
+from connectors.visitor_keys import DailyKeys, VisitorKeyStore
+from connectors.visitor_keys.stores import open_key_store
 from foundation.settings import Settings, load_settings
+from operators.visitor import VisitorDeriver
 
 __all__ = ["Collector", "CollectorMetrics", "RecordSink", "create_app", "create_app_from_env"]
 
@@ -85,8 +92,17 @@ class Collector:
         now_ms: Callable[[], int] = wall_clock_ms,
         monotonic: Callable[[], float] = time.monotonic,
         metrics: CollectorMetrics | None = None,
+        facts: ClientFacts | None = None,
+        key_store: VisitorKeyStore | None = None,
     ) -> None:
         self.sink = sink
+        # One classifier and country lookup for both routes (the replay route's facts).
+        self.facts = facts or ClientFacts.from_settings(settings)
+        store = key_store if key_store is not None else open_key_store(settings, os.urandom)
+        self.visitors = EdgeVisitors(
+            VisitorDeriver(self.facts.classifier, self.facts.countries),
+            DailyKeys(store, now_ms),
+        )
         self.now_ms = now_ms
         self.monotonic = monotonic
         self.metrics = metrics or CollectorMetrics.create()
@@ -115,8 +131,10 @@ class Collector:
         if gzipped:
             body = gunzip_bounded(body, self.limits.max_body_bytes)
         events = parse_events(body, self.limits)
+        received_at = self.now_ms()
         # Before the rate limits: a request refused here spends no tokens.
-        records = to_records(events, ip=ip, ua=user_agent(request), received_at=self.now_ms())
+        visitors = await self.visitors.fields(events, ip, user_agent(request), received_at)
+        records = to_records(events, visitors=visitors, received_at=received_at)
 
         per_site = Counter(str(event["site_id"]) for event in events)
         refusal = self.rate_limiter.admit(rate_limit_key(ip), dict(per_site), self.monotonic())
@@ -153,6 +171,7 @@ def create_app(
     now_ms: Callable[[], int] = wall_clock_ms,
     monotonic: Callable[[], float] = time.monotonic,
     delivery_timeout_s: float = DEFAULT_DELIVERY_TIMEOUT_S,
+    key_store: VisitorKeyStore | None = None,
 ) -> Starlette:
     """The collector app. Without ``sink``, events go to ``raw_events`` on the configured
     Kafka, and without ``replay_sink`` replay chunks go to ``replay_events`` through a
@@ -170,12 +189,13 @@ def create_app(
             topic_name(settings, REPLAY_EVENTS),
             delivery_timeout_s=delivery_timeout_s,
         )
-    collector = Collector(settings, sink, now_ms=now_ms, monotonic=monotonic)
+    collector = Collector(settings, sink, now_ms=now_ms, monotonic=monotonic, key_store=key_store)
     replay = ReplayCollector(
         settings,
         replay_sink,
         collector.handling,
         collector.metrics.replay,
+        facts=collector.facts,
         now_ms=now_ms,
         monotonic=monotonic,
     )
@@ -186,6 +206,7 @@ def create_app(
             start = getattr(route_sink, "start", None)
             if callable(start):
                 start()  # connect now, not on the first request
+        await anyio.to_thread.run_sync(collector.visitors.start, now_ms())
         try:
             # uvicorn hands this state to its connections: the guarded protocols
             # (api/collector/connections.py) find the collector's limits there.

@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from operators.visitor import VISITOR_FIELD, VisitorFields
+
 # Media types a browser sends: JSON from fetch(), text/plain from navigator.sendBeacon
 # with a string (which a browser may send without a CORS preflight), none from
 # sendBeacon with an untyped Blob.
@@ -157,18 +159,24 @@ def _json_kind(value: object) -> str:
 
 
 def to_records(
-    events: Sequence[dict[str, Any]], *, ip: str, ua: str, received_at: int
+    events: Sequence[dict[str, Any]],
+    *,
+    visitors: Sequence[VisitorFields],
+    received_at: int,
 ) -> list[tuple[bytes | None, bytes]]:
-    """(key, value) per event: the event with ``ip``, ``ua`` and ``received_at`` set.
+    """(key, value) per event: the event with its ``visitor`` fields and ``received_at``.
 
-    The three fields are always overwritten: a browser must not choose the IP or the
-    clock the pipeline trusts. The key is the session id, so one session's events share
-    a partition and stay in order.
+    Neither the client's IP nor its user agent is written: ``visitor`` holds what the
+    pipeline needs of them (operators/visitor.py). ``ip``/``ua`` a browser sent are
+    dropped, and ``visitor``/``received_at`` always overwritten: a browser must not choose
+    the hash or the clock the pipeline trusts. The key is the session id, so one
+    session's events share a partition and stay in order.
     """
     records: list[tuple[bytes | None, bytes]] = []
-    for index, event in enumerate(events):
-        event["ip"] = ip
-        event["ua"] = ua
+    for index, (event, visitor) in enumerate(zip(events, visitors, strict=True)):
+        event.pop("ip", None)
+        event.pop("ua", None)
+        event[VISITOR_FIELD] = visitor.to_json()
         event["received_at"] = received_at
         session_id = event.get("session_id")
         key = session_id.encode() if isinstance(session_id, str) and session_id else None

@@ -222,6 +222,8 @@ def refusal(exc: EnvelopeError, metrics: RouteMetrics) -> Response:
     headers = dict(CORS_HEADERS)
     if exc.status == 429:
         headers["Retry-After"] = str(CONNECTION_RETRY_AFTER_S)
+    if exc.status == 503:
+        headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
     if exc.status == 408:
         # The rest of a slow body may still be on its way: do not wait for it.
         headers["Connection"] = "close"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import tempfile
 import threading
 import time
 import uuid
@@ -127,6 +128,8 @@ def make_harness(
         or broker.bootstrap_servers,
         kafka_topic_prefix=topics.prefix(),
         kafka_partitions=overrides.pop("kafka_partitions", 1),
+        visitor_key_store=overrides.pop("visitor_key_store", None)
+        or tempfile.mkdtemp(prefix="visitor-keys-"),
         **overrides,
     )
     if settings.kafka_bootstrap_servers == broker.bootstrap_servers:

@@ -8,6 +8,7 @@ import gzip
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -33,6 +34,7 @@ from devtools.local_kafka import LocalKafka, free_port
 from foundation.settings import ConfigError, Settings, load_settings
 from insightlite.cli.generate import add_load_options, run_generate_to
 from tests.api.collector_replay_support import FakeClock, serving
+from tests.api.collector_visitors import expected_visitor
 from tests.kafka_fixture import TopicFactory, read_topic
 
 pytestmark = pytest.mark.anyio
@@ -75,6 +77,11 @@ class Harness:
         self.clock = clock
         self.raw_topic = topic_name(settings, RAW_EVENTS)
 
+    def visitor(self, ip: str, ua: str = "", site_id: str = "shop.example.com") -> dict[str, Any]:
+        """The visitor fields the collector should write for this client, derived
+        independently of the app with the key of its day from the key directory."""
+        return expected_visitor(self.settings, site_id, ip, ua, self.clock.now_ms())
+
     def client(self, peer: tuple[str, int] = PEER) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=peer)
         return httpx.AsyncClient(transport=transport, base_url="http://collector.test")
@@ -88,7 +95,9 @@ MakeHarness = Callable[..., Harness]
 
 
 @pytest.fixture
-def make_collector(kafka_broker: LocalKafka, kafka_topics: TopicFactory) -> Iterator[MakeHarness]:
+def make_collector(
+    kafka_broker: LocalKafka, kafka_topics: TopicFactory, tmp_path: Path
+) -> Iterator[MakeHarness]:
     apps: list[Starlette] = []
 
     def make(*, delivery_timeout_s: float = 10.0, **overrides: Any) -> Harness:
@@ -97,6 +106,8 @@ def make_collector(kafka_broker: LocalKafka, kafka_topics: TopicFactory) -> Iter
             kafka_bootstrap_servers=overrides.pop("kafka_bootstrap_servers", None)
             or kafka_broker.bootstrap_servers,
             kafka_topic_prefix=prefix,
+            visitor_key_store=overrides.pop("visitor_key_store", None)
+            or str(tmp_path / f"keys-{len(apps)}"),
             **overrides,
         )
         raw = topic_name(settings, RAW_EVENTS)
@@ -141,10 +152,10 @@ async def test_batch_is_written_to_raw_events_keyed_by_session(collector: Harnes
     for sent in events:
         key, value = by_event[sent["event_id"]]
         assert key == sent["session_id"].encode()
-        assert value["ip"] == PEER[0]
-        assert value["ua"] == CHROME
+        assert "ip" not in value and "ua" not in value
+        assert value["visitor"] == collector.visitor(PEER[0], CHROME)
         assert value["received_at"] == RECEIVED_AT
-        assert {k: v for k, v in value.items() if k not in ("ip", "ua", "received_at")} == {
+        assert {k: v for k, v in value.items() if k not in ("visitor", "received_at")} == {
             k: v for k, v in sent.items() if k not in ("ip", "ua", "received_at")
         }
 
@@ -372,10 +383,11 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies(
         assert (
             await direct.post("/ingest", json=[make_event()], headers=forwarded)
         ).status_code == 202
-    ips = sorted(value["ip"] for _, value in harness.records(2))
+    hashes = sorted(value["visitor"]["ip_hash"] for _, value in harness.records(2))
     # Through the proxy: the right-most untrusted entry (1.1.1.1 was written by the
     # client itself). Directly: the peer, whatever the header says.
-    assert ips == sorted(["203.0.113.9", PEER[0]])
+    expected = [harness.visitor(ip)["ip_hash"] for ip in ("203.0.113.9", PEER[0])]
+    assert hashes == sorted(expected)
 
 
 @pytest.mark.parametrize(
@@ -449,7 +461,10 @@ async def test_broker_outage_gives_503_then_recovers(tmp_path: Any) -> None:
     broker = LocalKafka()
     broker.start()
     try:
-        settings = load_settings(kafka_bootstrap_servers=broker.bootstrap_servers)
+        settings = load_settings(
+            kafka_bootstrap_servers=broker.bootstrap_servers,
+            visitor_key_store=str(tmp_path / "keys"),
+        )
         create_topics(settings.model_copy(update={"kafka_partitions": 1}))
         app = create_app(settings, delivery_timeout_s=2.0)
         transport = httpx.ASGITransport(app=app, client=PEER)
@@ -497,8 +512,8 @@ def test_over_real_http_forwarded_for_from_loopback_is_not_believed(
         assert too_big.status_code == 413
         assert client.get("/ready").status_code == 200
     ((_, value),) = harness.records(1)
-    assert value["ip"] == "127.0.0.1"  # the peer: no trusted proxy is configured
-    assert value["ua"] == CHROME
+    # The peer: no trusted proxy is configured.
+    assert value["visitor"] == harness.visitor("127.0.0.1", CHROME)
 
 
 # --- load sources ----------------------------------------------------------------
@@ -525,7 +540,8 @@ def test_load_source_posts_to_a_real_collector(make_collector: MakeHarness) -> N
     )
     now = time.time_ns() // 1_000_000
     records = list(generate_records(400, seed=9, now_ms=now))
-    ips = {orjson.loads(r).get("ip") for r in records if r.startswith(b"{")}
+    clients = [orjson.loads(r) for r in records if r.startswith(b"{")]
+    sites = {c["site_id"] for c in clients if isinstance(c.get("site_id"), str)}
     unsendable = Unsendable()
     with serving(harness) as base:
         summary = asyncio.run(
@@ -543,8 +559,15 @@ def test_load_source_posts_to_a_real_collector(make_collector: MakeHarness) -> N
     assert summary.percentile_ms(0.99) >= summary.percentile_ms(0.5) > 0
     written = [value for _, value in harness.records(summary.events_accepted)]
     # --forwarded-for: the collector (trusting 127.0.0.1) saw the generator's addresses.
-    assert {value["ip"] for value in written} <= ips
-    assert "127.0.0.1" not in {value["ip"] for value in written}
+    expected = {
+        harness.visitor(c["ip"], site_id=c["site_id"])["ip_hash"]
+        for c in clients
+        if isinstance(c.get("site_id"), str) and isinstance(c.get("ip"), str)
+    }
+    loopback = {harness.visitor("127.0.0.1", site_id=site)["ip_hash"] for site in sites}
+    written_hashes = {value["visitor"]["ip_hash"] for value in written}
+    assert written_hashes <= expected
+    assert not written_hashes & loopback
 
 
 def test_load_source_to_kafka(kafka_broker: LocalKafka, kafka_topics: TopicFactory) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -69,6 +70,7 @@ def make_app(kafka_broker: LocalKafka, kafka_topics: TopicFactory) -> Iterator[M
         settings = load_settings(
             kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
             kafka_topic_prefix=kafka_topics.prefix(),
+            visitor_key_store=tempfile.mkdtemp(prefix="visitor-keys-"),
             **overrides,
         )
         raw = topic_name(settings, RAW_EVENTS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -64,6 +65,7 @@ def serve(kafka_broker: LocalKafka, kafka_topics: TopicFactory) -> Serve:
             kafka_topic_prefix=kafka_topics.prefix(),
             collector_host="127.0.0.1",
             collector_port=free_port(),
+            visitor_key_store=tempfile.mkdtemp(prefix="visitor-keys-"),
             **overrides,
         )
         raw = topic_name(settings, RAW_EVENTS)

@@ -58,7 +58,6 @@ from tests.privacy_scan import ip_leaks, planted_leaks
 
 SITE = "sdk-e2e"
 ARTIFACTS = ROOT / "test-artifacts" / "sdk-e2e"
-SECRET = "browser-sdk-test-secret-01"
 PLANTED_PROPS = {
     "email": PLANTED_EMAILS[0],
     "phone": PLANTED_PHONES[0],
@@ -469,7 +468,6 @@ def test_tracker_in_a_real_browser_end_to_end(
         **os.environ,
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,
-        "INSIGHTLITE_IP_HASH_SECRET": SECRET,
     }
 
     with running_collector(env, tmp_path / "collector.log") as collector:

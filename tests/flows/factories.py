@@ -5,7 +5,9 @@ Module-level so that worker processes started with `spawn` can import them.
 
 from __future__ import annotations
 
+import os
 import pickle
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +28,9 @@ from operators.model import RawBatch
 from tests.dates import RECENT_NOON_MS
 
 NOW_MS = RECENT_NOON_MS
-SECRET = "test-secret-0123456789abcdef"
+# One visitor-key directory for every process and run of the flow tests: runs compared
+# with one another (crash and clean, one worker and many) hash with the same day keys.
+VISITOR_KEYS = str(Path(tempfile.gettempdir()) / f"insightlite-flow-test-keys-{os.getuid()}")
 
 
 def raw_batches(events: int, seed: int, batch_size: int = 500) -> list[RawBatch]:
@@ -75,7 +79,7 @@ def pipeline_flow(
     with_sessions: bool = True,
 ) -> Dataflow:
     """The production flow wired to a testing source and directory sinks."""
-    config = load_settings(ip_hash_secret=SECRET, **(settings or {}))
+    config = load_settings(**{"visitor_key_store": VISITOR_KEYS, **(settings or {})})
     source_batches = batches if batches is not None else raw_batches(events, seed)
     out = Path(out_dir)
     outputs = FlowOutputs(

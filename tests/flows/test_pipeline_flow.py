@@ -16,7 +16,7 @@ from foundation.metrics import RunTotals
 from foundation.settings import load_settings
 from operators.batching import Chunk
 from operators.model import RawBatch
-from tests.flows.factories import SECRET, pipeline_flow, raw_batches, read_directory
+from tests.flows.factories import VISITOR_KEYS, pipeline_flow, raw_batches, read_directory
 
 EVENTS = 4_000
 
@@ -39,7 +39,7 @@ def run_one_worker(batches: list[RawBatch]) -> tuple[dict[str, list[Chunk]], Run
     flow = build_flow(
         "one_worker",
         TestingSource(batches),
-        build_stages(load_settings(ip_hash_secret=SECRET)),
+        build_stages(load_settings(visitor_key_store=VISITOR_KEYS)),
         FlowOutputs(
             clickhouse=TestingSink(captured["ch"]),
             archive=TestingSink(captured["archive"]),

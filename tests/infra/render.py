@@ -93,6 +93,7 @@ def example_variables() -> dict[str, Any]:
                 "INSIGHTLITE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
                 "INSIGHTLITE_KAFKA_SASL_USERNAME": "insightlite",
                 "INSIGHTLITE_ARCHIVE_URL": "s3://example-archive/insightlite",
+                "INSIGHTLITE_VISITOR_KEY_STORE": "rediss://insightlite-keys.example:6379",
             }
         ),
         "api_config_json": json.dumps(
@@ -113,7 +114,6 @@ def example_variables() -> dict[str, Any]:
         "schema_role_arn": f"arn:aws:iam::{account}:role/insightlite-schema",
         "kafka_secret_name": "AmazonMSK_insightlite_insightlite",
         "clickhouse_secret_name": "insightlite/clickhouse",
-        "ip_hash_secret_name": "insightlite/ip-hash-secret",
         "jwt_secret_name": "insightlite/jwt-secret",
         "collector_min_replicas": 2,
         "collector_max_replicas": 10,

@@ -300,7 +300,6 @@ def test_each_workload_reads_only_the_secrets_it_needs(all_documents: list[dict[
         "insightlite-collector": {"INSIGHTLITE_KAFKA_SASL_PASSWORD"},
         "insightlite-api": {"INSIGHTLITE_CLICKHOUSE_URL", "INSIGHTLITE_JWT_SECRET"},
         "insightlite-worker": {
-            "INSIGHTLITE_IP_HASH_SECRET",
             "INSIGHTLITE_CLICKHOUSE_URL",
             "INSIGHTLITE_KAFKA_SASL_PASSWORD",
         },

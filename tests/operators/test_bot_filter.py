@@ -3,10 +3,11 @@ from __future__ import annotations
 import pytest
 
 from foundation.settings import DEFAULT_BOT_PATTERNS
-from operators.bot_filter import BotFilter, BotFilterConfig
+from operators.bot_filter import BotFilter
 from operators.model import EventBatch
 from operators.user_agent import UserAgentClassifier
 from tests.operators.conftest import make_event
+from tests.operators.visitor_support import resolver
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -94,7 +95,8 @@ def test_filter_counts_by_reason_and_keeps_humans() -> None:
         make_event(ua=IPHONE),
     ]
     batch = EventBatch("t", 0, 5, 6, events)
-    out = BotFilter(BotFilterConfig(DEFAULT_BOT_PATTERNS)).apply(batch)
-    assert [event["ua"] for event in out.events] == [CHROME, IPHONE]
+    out = BotFilter(resolver()).apply(batch)
+    assert [event["_visitor"].device for event in out.events] == ["desktop", "mobile"]
+    assert not any("ua" in event or "ip" in event for event in out.events)
     assert out.filtered == {"bot_pattern": 2, "empty_user_agent": 2}
     assert not out.rejected

@@ -6,11 +6,11 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from operators.enrich import EnrichConfig, Enricher
+from operators.enrich import Enricher
 from operators.geo import CountryLookup, GeoDatabaseError
-from operators.model import EventBatch
 from tests.operators.conftest import make_event
 from tests.operators.test_bot_filter import CHROME, IPHONE
+from tests.operators.visitor_support import resolved
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_enricher_adds_device_country_and_error_class(mmdb: Path) -> None:
         ),
         make_event(ip=None),
     ]
-    batch = Enricher(EnrichConfig(str(mmdb))).apply(EventBatch("t", 0, 2, 3, events))
+    batch = Enricher().apply(resolved(events, mmdb))
     assert [(e["device_type"], e["country_code"], e["error_class"]) for e in batch.events] == [
         ("desktop", "GB", ""),
         ("mobile", "", "reference_error"),
@@ -70,7 +70,5 @@ def test_enricher_adds_device_country_and_error_class(mmdb: Path) -> None:
 
 
 def test_enricher_without_database_sets_unknown_country() -> None:
-    enricher = Enricher(EnrichConfig(""))
-    assert enricher.countries is None
-    (event,) = enricher.apply(EventBatch("t", 0, 0, 1, [make_event()])).events
+    (event,) = Enricher().apply(resolved([make_event()])).events
     assert event["country_code"] == ""

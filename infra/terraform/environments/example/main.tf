@@ -82,6 +82,7 @@ module "compute" {
   api_source_cidrs          = var.api_source_cidrs
   worker_replicas           = var.worker_replicas
   jwt                       = var.jwt
+  visitor_key_store_url     = var.visitor_key_store_url
   # One number for the recordings: the bucket's lifecycle above and the tables' TTL.
   settings = merge(var.settings, {
     INSIGHTLITE_REPLAY_RETENTION_DAYS = tostring(var.replay_expiration_days)

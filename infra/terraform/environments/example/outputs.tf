@@ -26,10 +26,9 @@ output "clickhouse_host" {
 output "secret_arns" {
   description = "Secrets Manager secrets of the pipeline (values are never outputs)."
   value = {
-    kafka_scram    = module.kafka.scram_secret_arn
-    clickhouse     = module.clickhouse.secret_arn
-    ip_hash_secret = module.compute.ip_hash_secret_arn
-    jwt_secret     = module.compute.jwt_secret_arn
+    kafka_scram = module.kafka.scram_secret_arn
+    clickhouse  = module.clickhouse.secret_arn
+    jwt_secret  = module.compute.jwt_secret_arn
   }
 }
 

@@ -121,6 +121,11 @@ variable "jwt" {
   })
 }
 
+variable "visitor_key_store_url" {
+  description = "The Redis (redis[s]://host[:port][/db], VPC-internal, no persistence) that keeps the daily visitor-hash keys of every collector and worker."
+  type        = string
+}
+
 variable "settings" {
   description = "Extra non-secret INSIGHTLITE_* settings for every container."
   type        = map(string)
@@ -144,9 +149,9 @@ variable "archive_bucket_name" {
 }
 
 variable "dead_letter_expiration_days" {
-  description = "Days the dead-letter files are kept in the archive."
+  description = "Days the dead-letter files are kept in the archive (keep INSIGHTLITE_DEAD_LETTER_RETENTION_DAYS the same)."
   type        = number
-  default     = 90
+  default     = 30
 }
 
 variable "replay_expiration_days" {

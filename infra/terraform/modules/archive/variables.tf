@@ -20,20 +20,20 @@ variable "prefix" {
 }
 
 variable "events_expiration_days" {
-  description = "Days an archived event file is kept: 13 months (395 days), the same as the ClickHouse TTL, so year-over-year comparisons work and nothing older survives."
+  description = "Days an archived event file is kept: 13 months (395 days), the same as the ClickHouse TTL and INSIGHTLITE_ARCHIVE_RETENTION_MONTHS, so year-over-year comparisons work and nothing older survives. At most 396: the rows carry the visitor hash, an identifier the CNIL audience-measurement exemption keeps 13 months at most."
   type        = number
   default     = 395
 
   validation {
-    condition     = var.events_expiration_days >= 1 && var.events_expiration_days <= 3650
-    error_message = "events_expiration_days must be between 1 and 3650."
+    condition     = var.events_expiration_days >= 1 && var.events_expiration_days <= 396
+    error_message = "events_expiration_days must be between 1 and 396 (13 months, the CNIL audience-measurement exemption's limit)."
   }
 }
 
 variable "dead_letter_expiration_days" {
-  description = "Days a dead-letter file is kept. Shorter than the events: dead letters only serve to diagnose and reprocess recent rejects."
+  description = "Days a dead-letter file is kept: the same as INSIGHTLITE_DEAD_LETTER_RETENTION_DAYS. Shorter than the events: dead letters only serve to diagnose and reprocess recent rejects."
   type        = number
-  default     = 90
+  default     = 30
 
   validation {
     condition     = var.dead_letter_expiration_days >= 1 && var.dead_letter_expiration_days <= 395

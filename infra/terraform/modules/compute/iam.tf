@@ -21,7 +21,7 @@ locals {
   workload_secrets = {
     collector  = [var.kafka.secret_arn]
     api        = [var.clickhouse.secret_arn, aws_secretsmanager_secret.jwt.arn]
-    worker     = [var.kafka.secret_arn, var.clickhouse.secret_arn, aws_secretsmanager_secret.ip_hash.arn]
+    worker     = [var.kafka.secret_arn, var.clickhouse.secret_arn]
     kafka_init = [var.kafka.secret_arn]
   }
   workload_secret_keys = {
@@ -104,7 +104,7 @@ data "aws_iam_policy_document" "worker_archive" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.archive_key_prefix}events/*", "${local.archive_key_prefix}dead_letter/*", "${local.archive_key_prefix}replays/*", "${local.archive_key_prefix}events", "${local.archive_key_prefix}dead_letter", "${local.archive_key_prefix}replays"]
+      values   = ["${local.archive_key_prefix}events/*", "${local.archive_key_prefix}dead_letter/*", "${local.archive_key_prefix}replays/*", "${local.archive_key_prefix}keys/*", "${local.archive_key_prefix}events", "${local.archive_key_prefix}dead_letter", "${local.archive_key_prefix}replays", "${local.archive_key_prefix}keys"]
     }
   }
 
@@ -120,6 +120,8 @@ data "aws_iam_policy_document" "worker_archive" {
       "${var.archive.bucket_arn}/${local.archive_key_prefix}events/*",
       "${var.archive.bucket_arn}/${local.archive_key_prefix}dead_letter/*",
       "${var.archive.bucket_arn}/${local.archive_key_prefix}replays/*",
+      # The wrapped per-site data keys (created on first use, and by rotations).
+      "${var.archive.bucket_arn}/${local.archive_key_prefix}keys/*",
     ]
   }
 
@@ -133,6 +135,28 @@ data "aws_iam_policy_document" "worker_archive" {
       values   = ["s3.${local.region}.amazonaws.com"]
     }
   }
+}
+
+# Envelope encryption of dead letters and recordings: the workers wrap new per-site data
+# keys (kms:Encrypt) and unwrap existing ones (kms:Decrypt) with the archive's key, called
+# directly (not through S3), and only with a site in the encryption context.
+data "aws_iam_policy_document" "worker_data_keys" {
+  statement {
+    sid       = "WrapAndUnwrapDataKeys"
+    actions   = ["kms:Encrypt", "kms:Decrypt"]
+    resources = [var.archive.kms_key_arn]
+    condition {
+      test     = "Null"
+      variable = "kms:EncryptionContext:site"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "worker_data_keys" {
+  name   = "data-keys-wrap-unwrap"
+  role   = aws_iam_role.workload["worker"].id
+  policy = data.aws_iam_policy_document.worker_data_keys.json
 }
 
 resource "aws_iam_role_policy" "worker_archive" {
@@ -183,6 +207,35 @@ data "aws_iam_policy_document" "api_exports" {
       values   = ["s3.${local.region}.amazonaws.com"]
     }
   }
+}
+
+# The query API decrypts recordings: it reads their sites' wrapped data keys under keys/
+# and unwraps them (kms:Decrypt only, with a site in the encryption context); it never
+# creates, rotates or destroys a key. (Reading the objects through S3 uses api_exports'
+# UseArchiveKey.)
+data "aws_iam_policy_document" "api_data_keys" {
+  statement {
+    sid       = "ReadWrappedDataKeys"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.archive.bucket_arn}/${local.archive_key_prefix}keys/*"]
+  }
+
+  statement {
+    sid       = "UnwrapDataKeys"
+    actions   = ["kms:Decrypt"]
+    resources = [var.archive.kms_key_arn]
+    condition {
+      test     = "Null"
+      variable = "kms:EncryptionContext:site"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "api_data_keys" {
+  name   = "data-keys-unwrap"
+  role   = aws_iam_role.workload["api"].id
+  policy = data.aws_iam_policy_document.api_data_keys.json
 }
 
 resource "aws_iam_role_policy" "api_exports" {

@@ -28,6 +28,13 @@ locals {
       INSIGHTLITE_KAFKA_RETENTION_HOURS   = tostring(var.kafka.retention_hours)
       INSIGHTLITE_CLICKHOUSE_DATABASE     = var.clickhouse.database
       INSIGHTLITE_ARCHIVE_URL             = var.archive.archive_url
+      # The random daily visitor-hash keys, shared by every collector and worker.
+      INSIGHTLITE_VISITOR_KEY_STORE = var.visitor_key_store_url
+      # Dead letters' payloads and recordings: per-site data keys wrapped by the
+      # archive's KMS key (called directly, with the site as encryption context).
+      INSIGHTLITE_CRYPTO_MASTER     = "kms"
+      INSIGHTLITE_CRYPTO_KMS_KEY_ID = var.archive.kms_key_arn
+      INSIGHTLITE_CRYPTO_KMS_REGION = local.region
     },
     var.settings,
   )
@@ -53,7 +60,6 @@ locals {
     kafka_init_role_arn       = aws_iam_role.workload["kafka_init"].arn
     kafka_secret_name         = var.kafka.secret_name
     clickhouse_secret_name    = var.clickhouse.secret_name
-    ip_hash_secret_name       = aws_secretsmanager_secret.ip_hash.name
     jwt_secret_name           = aws_secretsmanager_secret.jwt.name
     collector_min_replicas    = var.collector_replicas.min
     collector_max_replicas    = var.collector_replicas.max

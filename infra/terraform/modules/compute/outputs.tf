@@ -40,11 +40,6 @@ output "secrets_kms_key_arn" {
   value       = aws_kms_key.secrets.arn
 }
 
-output "ip_hash_secret_arn" {
-  description = "ARN of the IP-hash secret (the value is never an output)."
-  value       = aws_secretsmanager_secret.ip_hash.arn
-}
-
 output "jwt_secret_arn" {
   description = "ARN of the JWT HMAC secret (the value is never an output)."
   value       = aws_secretsmanager_secret.jwt.arn

@@ -264,6 +264,16 @@ variable "jwt" {
   }
 }
 
+variable "visitor_key_store_url" {
+  description = "INSIGHTLITE_VISITOR_KEY_STORE: the Redis every collector and worker keeps the random daily visitor-hash keys in (a VPC-internal endpoint, without credentials). Keys are destroyed after INSIGHTLITE_VISITOR_KEY_RETENTION_HOURS; run it without persistence to disk, so that a destroyed key leaves no copy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^rediss?://[^:@/]+(:[0-9]+)?(/[0-9]+)?$", var.visitor_key_store_url))
+    error_message = "visitor_key_store_url must be redis[s]://host[:port][/db] without a user or password."
+  }
+}
+
 variable "redis_url" {
   description = "INSIGHTLITE_REDIS_URL of the query API's cache, without credentials (a VPC-internal endpoint); empty runs without it."
   type        = string
