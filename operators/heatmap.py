@@ -24,6 +24,10 @@ import pyarrow as pa
 from foundation.units import DAY_MS
 from operators.columns import HEATMAP_SCHEMA
 
+# What the heatmap step inserts: the table's columns plus the sessions behind each
+# cell, which the table folds into its `sessions` uniqExact state (migration 0003).
+HEATMAP_INSERT_SCHEMA = HEATMAP_SCHEMA.append(pa.field("session_ids", pa.list_(pa.string())))
+
 GRID_COLUMNS = 100
 MAX_GRID_Y = 65_535
 
@@ -41,8 +45,11 @@ INTERACTION_TYPES = (
 )
 
 # (site_id, url_path, device_type, day (days since epoch), interaction_type,
-#  grid_x, grid_y, window_start_ms)
-CellKey = tuple[str, str, str, int, str, int, int, int]
+#  grid_x, grid_y, window_start_ms, session_id)
+# The session id is part of the key so that each written cell carries the set of
+# sessions behind it: the minimum crowd (k-anonymity) is counted in distinct
+# sessions, exactly and idempotently (a set written twice is the same set).
+CellKey = tuple[str, str, str, int, str, int, int, int, str]
 HeatCounts = Counter[CellKey]
 
 
@@ -78,23 +85,28 @@ def cell_key(
     gx: int,
     gy: int,
     window_ms: int,
+    session_id: str,
 ) -> CellKey:
-    return (site, path, device, ts // DAY_MS, interaction, gx, gy, ts - ts % window_ms)
+    return (site, path, device, ts // DAY_MS, interaction, gx, gy, ts - ts % window_ms, session_id)
 
 
 def heatmap_table(counts: HeatCounts, now: datetime) -> pa.Table:
-    """`heatmap_aggregates` rows, summed over windows (the window is not a column).
+    """`heatmap_aggregates` rows, summed over windows and sessions (neither is a
+    column), each with the sorted ids of the sessions behind it.
 
     Built column by column: a page's mouse moves make close to one row per
     event, so this runs almost as often as the events themselves.
     """
     summed: dict[tuple[str, str, str, int, str, int, int], int] = {}
+    sessions: dict[tuple[str, str, str, int, str, int, int], set[str]] = {}
     for key, count in counts.items():
         cell = key[:7]
         summed[cell] = summed.get(cell, 0) + count
+        if len(key) > 8:
+            sessions.setdefault(cell, set()).add(key[8])
     cells = sorted(summed)
     if not cells:
-        return HEATMAP_SCHEMA.empty_table()
+        return HEATMAP_INSERT_SCHEMA.empty_table()
     sites, paths, devices, days, kinds, xs, ys = zip(*cells, strict=True)
     columns = {
         "site_id": pa.array(sites, pa.string()),
@@ -109,9 +121,12 @@ def heatmap_table(counts: HeatCounts, now: datetime) -> pa.Table:
         "last_updated": pa.array([int(now.timestamp())] * len(cells), pa.int64()).cast(
             HEATMAP_SCHEMA.field("last_updated").type
         ),
+        "session_ids": pa.array(
+            [sorted(sessions.get(cell, ())) for cell in cells], pa.list_(pa.string())
+        ),
     }
     return pa.Table.from_arrays(
-        [columns[name] for name in HEATMAP_SCHEMA.names], schema=HEATMAP_SCHEMA
+        [columns[name] for name in HEATMAP_INSERT_SCHEMA.names], schema=HEATMAP_INSERT_SCHEMA
     )
 
 

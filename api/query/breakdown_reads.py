@@ -23,7 +23,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Final
 
+from api.query.crowd import Suppressed, shown_sql, suppressed_from, suppressed_sql
 from api.query.filters import Filter
+from api.query.heatmap_cells import crowd_param
 from api.query.layer_core import LayerCore, event_where, model_codec, rows
 from api.query.models import Breakdown, BreakdownQuery, BreakdownRow
 from api.query.stats_reads import (
@@ -35,8 +37,8 @@ from api.query.stats_reads import (
 )
 from connectors.clickhouse import ClickHouseClient
 
-# What a breakdown runs on a client: its rows.
-_Work = Callable[[ClickHouseClient], list[BreakdownRow]]
+# What a breakdown runs on a client: its rows, and what the minimum crowd held back.
+_Work = Callable[[ClickHouseClient], tuple[list[BreakdownRow], Suppressed]]
 
 # Dimensions ranked by page views: the events' column and the sessions' column.
 _BY_PAGEVIEWS: Final = {
@@ -77,44 +79,67 @@ def _page_figures_sql(events: str) -> str:
     )
 
 
+def _held(
+    client: ClickHouseClient, sql: str, params: dict[str, object], min_crowd: int
+) -> Suppressed:
+    """What the minimum crowd held back (nothing to ask when it is off)."""
+    if min_crowd <= 1:
+        return Suppressed(min_crowd=min_crowd)
+    held = rows(client, sql, params)
+    return suppressed_from(min_crowd, held[0] if held else None)
+
+
 class BreakdownReads(LayerCore):
     async def breakdown(self, site: str, query: BreakdownQuery) -> Breakdown:
         """The stats per page, device, country, entry page, exit page or referrer host
         (see the module doc for how each is ranked and counted), top ``limit``."""
         flt = self._filter(site, query)
+        min_crowd = self._min_crowd(site)
         if query.by in _BY_PAGEVIEWS:
-            work = self._by_pageviews(flt, query)
+            work = self._by_pageviews(flt, query, min_crowd)
         elif query.by in _BY_SESSIONS:
-            work = self._by_sessions(flt, query)
+            work = self._by_sessions(flt, query, min_crowd)
         else:
-            work = self._by_referrer(flt, query)
+            work = self._by_referrer(flt, query, min_crowd)
 
         def answer(client: ClickHouseClient) -> Breakdown:
+            found, suppressed = work(client)
             return Breakdown(
-                by=query.by, date_from=flt.days.first, date_to=flt.days.last, rows=work(client)
+                by=query.by,
+                date_from=flt.days.first,
+                date_to=flt.days.last,
+                rows=found,
+                suppressed=suppressed,
             )
 
         return await self._cached(flt, "breakdown", query, answer, model_codec(Breakdown))
 
-    def _by_pageviews(self, flt: Filter, query: BreakdownQuery) -> _Work:
+    def _by_pageviews(self, flt: Filter, query: BreakdownQuery, min_crowd: int) -> _Work:
         events, event_params = event_where(flt)
+        event_params["min_crowd"] = crowd_param(min_crowd)
         sessions_in, session_params = session_where(flt)
         event_key, session_key = _BY_PAGEVIEWS[query.by]
-        events_sql = (
-            "SELECT key, sum(pageviews) AS total_pageviews, sum(visitors) AS total_visitors FROM ("
-            f"SELECT {event_key} AS key, toDate(timestamp) AS day, {PAGEVIEW_FIGURES} "
+        # The crowd of a row: the distinct sessions of its page views over all days.
+        grouped = (
+            "SELECT key, sum(pageviews) AS total_pageviews, sum(visitors) AS total_visitors, "
+            "uniqExactMerge(day_sessions) AS crowd FROM ("
+            f"SELECT {event_key} AS key, toDate(timestamp) AS day, {PAGEVIEW_FIGURES}, "
+            "uniqExactState(session_id) AS day_sessions "
             f"FROM {{database}}.events PREWHERE {PAGEVIEWS} WHERE {events} "
-            "GROUP BY key, day) "
-            "GROUP BY key ORDER BY total_pageviews DESC, total_visitors DESC, key "
-            "LIMIT {limit:UInt32}"
+            "GROUP BY key, day) GROUP BY key"
         )
+        events_sql = shown_sql(
+            grouped,
+            "ORDER BY total_pageviews DESC, total_visitors DESC, key LIMIT {limit:UInt32}",
+        )
+        held_sql = suppressed_sql(grouped, "total_pageviews")
         sessions_sql = (
             f"SELECT {session_key} AS key, {SESSION_FIGURES} "
             f"FROM {{database}}.sessions FINAL WHERE {sessions_in} "
             f"AND {session_key} IN {{keys:Array(String)}} GROUP BY key"
         )
 
-        def work(client: ClickHouseClient) -> list[BreakdownRow]:
+        def work(client: ClickHouseClient) -> tuple[list[BreakdownRow], Suppressed]:
             ranked = rows(client, events_sql, {**event_params, "limit": query.limit})
             keys = [str(row[0]) for row in ranked]
             visits: dict[str, tuple[int, int, float]] = {}
@@ -123,26 +148,29 @@ class BreakdownReads(LayerCore):
                     str(row[0]): (int(row[1]), int(row[2]), float(row[3]))
                     for row in rows(client, sessions_sql, {**session_params, "keys": keys})
                 }
-            return [
+            found = [
                 _row(str(key), int(pageviews), int(visitors), visits.get(str(key), (0, 0, 0.0)))
-                for key, pageviews, visitors in ranked
+                for key, pageviews, visitors, _crowd in ranked
             ]
+            return found, _held(client, held_sql, event_params, min_crowd)
 
         return work
 
-    def _by_sessions(self, flt: Filter, query: BreakdownQuery) -> _Work:
+    def _by_sessions(self, flt: Filter, query: BreakdownQuery, min_crowd: int) -> _Work:
         events, event_params = event_where(flt)
         sessions_in, session_params = session_where(flt)
+        session_params["min_crowd"] = crowd_param(min_crowd)
         session_key = _BY_SESSIONS[query.by]
-        sessions_sql = (
+        grouped = (
             f"SELECT {session_key} AS key, count() AS visits, countIf(page_count <= 1), "
-            "ifNotFinite(avg(duration_seconds), 0) "
-            f"FROM {{database}}.sessions FINAL WHERE {sessions_in} "
-            "GROUP BY key ORDER BY visits DESC, key LIMIT {limit:UInt32}"
+            "ifNotFinite(avg(duration_seconds), 0), uniqExact(session_id) AS crowd "
+            f"FROM {{database}}.sessions FINAL WHERE {sessions_in} GROUP BY key"
         )
+        sessions_sql = shown_sql(grouped, "ORDER BY visits DESC, key LIMIT {limit:UInt32}")
+        held_sql = suppressed_sql(grouped, "visits")
         events_sql = _page_figures_sql(events)
 
-        def work(client: ClickHouseClient) -> list[BreakdownRow]:
+        def work(client: ClickHouseClient) -> tuple[list[BreakdownRow], Suppressed]:
             ranked = rows(client, sessions_sql, {**session_params, "limit": query.limit})
             keys = [str(row[0]) for row in ranked]
             pages: dict[str, tuple[int, int]] = {}
@@ -152,15 +180,15 @@ class BreakdownReads(LayerCore):
                     for row in rows(client, events_sql, {**event_params, "keys": keys})
                 }
             answer_rows = []
-            for key, sessions, bounces, duration in ranked:
+            for key, sessions, bounces, duration, _crowd in ranked:
                 pageviews, visitors = pages.get(str(key), (0, 0))
                 visits = (int(sessions), int(bounces), float(duration))
                 answer_rows.append(_row(str(key), pageviews, visitors, visits))
-            return answer_rows
+            return answer_rows, _held(client, held_sql, session_params, min_crowd)
 
         return work
 
-    def _by_referrer(self, flt: Filter, query: BreakdownQuery) -> _Work:
+    def _by_referrer(self, flt: Filter, query: BreakdownQuery, min_crowd: int) -> _Work:
         sessions_in, params = session_where(flt)
         # A session's page views are on the days it ran: from the range's first day to
         # the day after its last (a session lasts at most a day).
@@ -168,6 +196,7 @@ class BreakdownReads(LayerCore):
             events_from=flt.days.first,
             events_to=flt.days.last + timedelta(days=1),
             limit=query.limit,
+            min_crowd=crowd_param(min_crowd),
         )
         first_pageviews = (
             "SELECT session_id, argMin(referrer, (timestamp, event_id)) AS first_referrer, "
@@ -176,27 +205,30 @@ class BreakdownReads(LayerCore):
             "AND toDate(timestamp) >= {events_from:Date} "
             "AND toDate(timestamp) <= {events_to:Date} GROUP BY session_id"
         )
-        sql = (
+        grouped = (
             f"SELECT {_REFERRER_HOST} AS key, count() AS visits, countIf(page_count <= 1), "
             "ifNotFinite(avg(duration_seconds), 0), sum(page_count) AS pageviews, "
-            "uniqExact(first_day, ip) "
+            "uniqExact(first_day, ip), uniqExact(session_id) AS crowd "
             "FROM (SELECT session_id, page_count, duration_seconds "
             f"FROM {{database}}.sessions FINAL WHERE {sessions_in}) AS visited "
             f"INNER JOIN ({first_pageviews}) AS entered USING (session_id) "
-            "GROUP BY key ORDER BY visits DESC, pageviews DESC, key LIMIT {limit:UInt32}"
+            "GROUP BY key"
         )
+        sql = shown_sql(grouped, "ORDER BY visits DESC, pageviews DESC, key LIMIT {limit:UInt32}")
+        held_sql = suppressed_sql(grouped, "pageviews")
 
-        def work(client: ClickHouseClient) -> list[BreakdownRow]:
-            return [
+        def work(client: ClickHouseClient) -> tuple[list[BreakdownRow], Suppressed]:
+            found = [
                 _row(
                     str(key),
                     int(pageviews),
                     int(visitors),
                     (int(sessions), int(bounces), float(duration)),
                 )
-                for key, sessions, bounces, duration, pageviews, visitors in rows(
+                for key, sessions, bounces, duration, pageviews, visitors, _crowd in rows(
                     client, sql, params
                 )
             ]
+            return found, _held(client, held_sql, params, min_crowd)
 
         return work

@@ -61,6 +61,8 @@ FIELD_QUERIES: Final[Mapping[str, int]] = {
     "timeseries": 2,
     "breakdown": 2,
     "errors": 1,
+    # The errors' answer (cached, shared with `errors`) and what it held back.
+    "errorsSuppressed": 2,
     "replays": 1,
     "replay": 1,
 }
@@ -82,6 +84,7 @@ FIELD_LIMITS: Final[Mapping[str, tuple[str, int, int, int]]] = {
     "replays": ("limit", *_limit_bounds(models.ReplaysQuery), 100),
     "breakdown": ("limit", *_limit_bounds(models.BreakdownQuery), 100),
     "errors": ("limit", *_limit_bounds(models.ErrorsQuery), 100),
+    "errorsSuppressed": ("limit", *_limit_bounds(models.ErrorsQuery), 100),
     "session": ("eventsLimit", *_limit_bounds(models.SessionEventsQuery), 1000),
 }
 RANGE_UNIT_DAYS: Final = 31

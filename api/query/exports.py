@@ -36,16 +36,19 @@ import pyarrow.csv as pa_csv
 
 from api.query.client_pool import ClientPool
 from api.query.filters import DayRange, resolve_days
+from api.query.heatmap_cells import crowd_param
 from api.query.models import ExportFile, ExportRequest, ExportState, WebhookDelivery
 from api.query.webhooks import WebhookSender
 from connectors.archive import FsspecDestination, ParquetFormat
 from connectors.clickhouse import ClickHouseClient
+from foundation.settings.privacy import PrivacySettings
 
 log = logging.getLogger("insightlite.api.exports")
 
 Clock = Callable[[], float]
 
 STATE_FILE: Final = "state.json"
+DEFAULT_MIN_CROWD: Final = PrivacySettings().min_crowd
 
 _DAY_QUERIES: Final = {
     "events": (
@@ -70,7 +73,9 @@ _DAY_QUERIES: Final = {
         "FROM {database}.heatmap_aggregates "
         "WHERE site_id = {site:String} AND date_bucket = {day:Date} "
         "GROUP BY site_id, url_path, device_type, date_bucket, interaction_type, grid_x, grid_y "
-        "HAVING interaction_count > 0 "
+        # The minimum crowd: a cell from fewer than k distinct sessions is not exported
+        # (min_crowd is 0 when it is off, so cells written before sessions were kept show).
+        "HAVING interaction_count > 0 AND uniqExactMerge(sessions) >= {min_crowd:UInt32} "
         "ORDER BY url_path, device_type, interaction_type, grid_y, grid_x"
     ),
 }
@@ -117,6 +122,7 @@ class ExportManager:
         webhook_urls: dict[str, str] | None = None,
         webhook_sender: WebhookSender | None = None,
         max_range_days: int = 366,
+        min_crowd: Callable[[str], int] = lambda _site: DEFAULT_MIN_CROWD,
         clock: Clock = time.time,
         on_finished: Callable[[str, str], None] | None = None,
     ) -> None:
@@ -125,6 +131,7 @@ class ExportManager:
         self._webhook_urls = dict(webhook_urls or {})
         self._webhook_sender = webhook_sender
         self._max_range_days = max_range_days
+        self._min_crowd = min_crowd
         self._clock = clock
         self._on_finished = on_finished
         self._parquet = ParquetFormat("zstd")
@@ -233,9 +240,12 @@ class ExportManager:
         sql = _DAY_QUERIES[state.kind]
         day: date = state.date_from
         extension = ".parquet" if state.format == "parquet" else ".csv"
+        params: dict[str, Any] = {"site": state.site}
+        if state.kind == "heatmap":
+            params["min_crowd"] = crowd_param(self._min_crowd(state.site))
         while day <= state.date_to:
             with self._pool.client() as client:
-                table = self._read_day(client, sql, state.site, day)
+                table = self._read_day(client, sql, {**params, "day": day})
             if table.num_rows:
                 data = (
                     self._parquet.encode_table(table)
@@ -250,11 +260,8 @@ class ExportManager:
             day += timedelta(days=1)
 
     @staticmethod
-    def _read_day(client: ClickHouseClient, sql: str, site: str, day: date) -> pa.Table:
-        table = client.query_arrow(
-            sql.replace("{database}", client.database), {"site": site, "day": day}
-        )
-        return table
+    def _read_day(client: ClickHouseClient, sql: str, params: dict[str, Any]) -> pa.Table:
+        return client.query_arrow(sql.replace("{database}", client.database), params)
 
     def _notify(self, state: ExportState) -> None:
         url = self._webhook_urls.get(state.site)

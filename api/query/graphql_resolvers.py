@@ -43,6 +43,7 @@ from api.query.graphql_types import (
     SessionDetail,
     SessionsPage,
     StatsSummary,
+    Suppressed,
     Timeseries,
 )
 from api.query.layer import QueryLayer
@@ -323,6 +324,34 @@ class Site:
         )
         answer = await layer.errors(self.id, query)
         return [_to_graphql(ErrorGroup, group) for group in answer.groups]
+
+    @strawberry.field(
+        description="What the minimum crowd held back from `errors` with the same "
+        "arguments (stats:read)."
+    )
+    @client_errors
+    async def errors_suppressed(
+        self,
+        info: Info[Context, None],
+        date_from: FromDate = None,
+        date_to: ToDate = None,
+        path: str | None = None,
+        device: Device | None = None,
+        country: str | None = None,
+        limit: int = 50,
+    ) -> Suppressed | None:
+        layer = self._allow(info, PERMISSION_STATS)
+        query = query_from_arguments(
+            models.ErrorsQuery,
+            date_from=date_from,
+            date_to=date_to,
+            path=path,
+            device=device,
+            country=country,
+            limit=limit,
+        )
+        answer = await layer.errors(self.id, query)
+        return _to_graphql(Suppressed, answer.suppressed)
 
 
 @strawberry.type

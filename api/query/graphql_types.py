@@ -9,7 +9,16 @@ import strawberry
 from strawberry.experimental.pydantic import type as pydantic_type
 from strawberry.scalars import JSON
 
-from api.query import models
+from api.query import crowd, models
+
+
+@pydantic_type(
+    model=crowd.Suppressed,
+    all_fields=True,
+    description="What the minimum crowd held back: rows from fewer than k sessions.",
+)
+class Suppressed:
+    pass
 
 
 @pydantic_type(model=models.HeatmapCells, all_fields=True)

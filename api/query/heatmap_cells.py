@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from api.query.crowd import Suppressed, shown_sql, suppressed_from, suppressed_sql
 from foundation.settings import SITE_ID_PATTERN
 
 if TYPE_CHECKING:  # the client only passes through; the CLI imports this module on start
@@ -142,27 +143,64 @@ class ScrollDepthPoint:
     share: float
 
 
-def fetch_cells(client: ClickHouseClient, flt: HeatmapFilter) -> list[HeatmapCell]:
-    """Every cell with a positive count for ``flt``, summed over the filter's devices and
-    days, ordered top to bottom then left to right."""
-    sql = f"""
-        SELECT grid_x, grid_y, sum(interaction_count) AS total
-        FROM {client.database}.{_TABLE}
+def crowd_param(min_crowd: int) -> int:
+    """The bound ``min_crowd``: 0 when the minimum crowd is off (k = 1), so that rows
+    written before the table kept sessions (their state is empty) still show."""
+    return min_crowd if min_crowd > 1 else 0
+
+
+def _cells_grouped(database: str) -> str:
+    return f"""
+        SELECT grid_x, grid_y, sum(interaction_count) AS total,
+            uniqExactMerge(sessions) AS crowd
+        FROM {database}.{_TABLE}
         WHERE {_PAGE_CONDITIONS}
         GROUP BY grid_x, grid_y
         HAVING total > 0
-        ORDER BY grid_y, grid_x
     """
-    result = client.query(sql, flt.query_params())
-    return [HeatmapCell(int(x), int(y), int(total)) for x, y, total in result.rows]
 
 
-def fetch_scroll_depth(client: ClickHouseClient, flt: HeatmapFilter) -> list[ScrollDepthPoint]:
-    """The share of page views that reached each row, from row 0 to the deepest row seen.
+def fetch_cells(
+    client: ClickHouseClient, flt: HeatmapFilter, *, min_crowd: int
+) -> list[HeatmapCell]:
+    """Every cell with a positive count for ``flt`` backed by at least ``min_crowd``
+    distinct sessions, summed over the filter's devices and days, ordered top to bottom
+    then left to right."""
+    return fetch_cells_and_suppressed(client, flt, min_crowd)[0]
+
+
+def fetch_cells_and_suppressed(
+    client: ClickHouseClient, flt: HeatmapFilter, min_crowd: int
+) -> tuple[list[HeatmapCell], Suppressed]:
+    """:func:`fetch_cells`, and what the minimum crowd held back."""
+    grouped = _cells_grouped(client.database)
+    params = {**flt.query_params(), "min_crowd": crowd_param(min_crowd)}
+    result = client.query(shown_sql(grouped, "ORDER BY grid_y, grid_x"), params)
+    cells = [HeatmapCell(int(x), int(y), int(total)) for x, y, total, _crowd in result.rows]
+    if min_crowd <= 1:
+        return cells, Suppressed(min_crowd=min_crowd)
+    held = client.query(suppressed_sql(grouped, "total"), params).rows
+    return cells, suppressed_from(min_crowd, held[0] if held else None)
+
+
+def fetch_scroll_depth(
+    client: ClickHouseClient, flt: HeatmapFilter, *, min_crowd: int
+) -> list[ScrollDepthPoint]:
+    """The share of page views that reached each row, from row 0 to the deepest row
+    reached by at least ``min_crowd`` distinct sessions."""
+    return fetch_scroll_depth_and_suppressed(client, flt, min_crowd)[0]
+
+
+def fetch_scroll_depth_and_suppressed(
+    client: ClickHouseClient, flt: HeatmapFilter, min_crowd: int
+) -> tuple[list[ScrollDepthPoint], Suppressed]:
+    """The share of page views that reached each row, and what the crowd held back.
 
     Reads the ``scroll`` rows whatever ``flt.interaction_type`` says (the site, path,
     device and dates of ``flt`` apply). Every row from 0 to the deepest one gets a point,
-    so the curve has no gaps; an empty list means no scroll data.
+    so the curve has no gaps; an empty list means no scroll data (or too few sessions).
+    The sessions reaching row ``r + 1`` are a subset of those reaching ``r``, so the
+    rows the minimum crowd holds back are the curve's deep end.
     """
     scroll_filter = dataclasses.replace(flt, interaction_type="scroll")
     sql = f"""
@@ -176,7 +214,7 @@ def fetch_scroll_depth(client: ClickHouseClient, flt: HeatmapFilter) -> list[Scr
     result = client.query(sql, scroll_filter.query_params())
     views_ending_at = {int(row): int(views) for row, views in result.rows}
     if not views_ending_at:
-        return []
+        return [], Suppressed(min_crowd=min_crowd)
     total_views = sum(views_ending_at.values())
     deepest = max(views_ending_at)
     # Views reaching row r = views whose deepest row is r or below: a suffix sum.
@@ -186,7 +224,33 @@ def fetch_scroll_depth(client: ClickHouseClient, flt: HeatmapFilter) -> list[Scr
         reaching += views_ending_at.get(row, 0)
         points.append(ScrollDepthPoint(row, reaching, reaching / total_views))
     points.reverse()
-    return points
+    if min_crowd <= 1:
+        return points, Suppressed(min_crowd=min_crowd)
+    crowds = _sessions_reaching(client, scroll_filter)
+    shown = [point for point in points if crowds.get(point.grid_y, 0) >= min_crowd]
+    if len(shown) == len(points):
+        return points, Suppressed(min_crowd=min_crowd)
+    first_held = points[len(shown)]
+    return shown, Suppressed(
+        min_crowd=min_crowd,
+        rows=len(points) - len(shown),
+        sessions=crowds.get(first_held.grid_y, 0),
+        interactions=first_held.views_reaching,
+    )
+
+
+def _sessions_reaching(client: ClickHouseClient, flt: HeatmapFilter) -> dict[int, int]:
+    """Distinct sessions whose viewport reached each row (a stored row ``y`` counts for
+    rows 0..y)."""
+    sql = f"""
+        SELECT reached, uniqExactMerge(sessions) AS crowd FROM (
+            SELECT arrayJoin(range(toUInt32(grid_y) + 1)) AS reached, sessions
+            FROM {client.database}.{_TABLE}
+            WHERE {_PAGE_CONDITIONS} AND interaction_count > 0
+        )
+        GROUP BY reached
+    """
+    return {int(row): int(crowd) for row, crowd in client.query(sql, flt.query_params()).rows}
 
 
 def busiest_page(

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Final
 
+from api.query.crowd import Suppressed, shown_sql, suppressed_from, suppressed_sql
 from api.query.filters import Filter, InvalidQuery
 from api.query.heatmap_cells import (
     GRID_COLUMNS,
     HeatmapFilter,
+    crowd_param,
     fetch_cells,
-    fetch_scroll_depth,
+    fetch_scroll_depth_and_suppressed,
 )
-from api.query.layer_core import BYTES_CODEC, LayerCore, model_codec, where
+from api.query.layer_core import BYTES_CODEC, LayerCore, model_codec, rows, where
 from api.query.models import (
     HeatmapAnswer,
     HeatmapCells,
@@ -60,12 +62,16 @@ class HeatmapReads(LayerCore):
         conditions = list(_HEATMAP_CONDITIONS)
         if query.device is not None:
             conditions.append("device_type = {device_type:String}")
-        sql = (
-            "SELECT grid_x, grid_y, sum(interaction_count) AS total "
+        grouped = (
+            "SELECT grid_x, grid_y, sum(interaction_count) AS total, "
+            "uniqExactMerge(sessions) AS crowd "
             f"FROM {{database}}.heatmap_aggregates WHERE {where(conditions)} "
-            "GROUP BY grid_x, grid_y HAVING total > 0 ORDER BY grid_y, grid_x"
+            "GROUP BY grid_x, grid_y HAVING total > 0"
         )
-        params = heatmap_filter.query_params()
+        sql = shown_sql(grouped, "ORDER BY grid_y, grid_x")
+        held_sql = suppressed_sql(grouped, "total")
+        min_crowd = self._min_crowd(site)
+        params = {**heatmap_filter.query_params(), "min_crowd": crowd_param(min_crowd)}
 
         def work(client: ClickHouseClient) -> HeatmapAnswer:
             # Arrow, not row tuples: a busy page has tens of thousands of cells, and
@@ -74,6 +80,10 @@ class HeatmapReads(LayerCore):
             columns: list[list[int]] = [[], [], []]
             if table.num_rows:
                 columns = [table.column(name).to_pylist() for name in ("grid_x", "grid_y", "total")]
+            suppressed = Suppressed(min_crowd=min_crowd)
+            if min_crowd > 1:
+                held = rows(client, held_sql, params)
+                suppressed = suppressed_from(min_crowd, held[0] if held else None)
             return HeatmapAnswer(
                 site=site,
                 path=query.path,
@@ -85,6 +95,7 @@ class HeatmapReads(LayerCore):
                 columns=GRID_COLUMNS,
                 total=sum(columns[2]),
                 cells=HeatmapCells(x=columns[0], y=columns[1], count=columns[2]),
+                suppressed=suppressed,
             )
 
         return await self._cached(flt, "heatmap", query, work, model_codec(HeatmapAnswer))
@@ -93,9 +104,12 @@ class HeatmapReads(LayerCore):
         """The share of page views that reached each row of the page."""
         flt = self._filter(site, query)
         heatmap_filter = _heatmap_filter(flt, query.path, "scroll")
+        min_crowd = self._min_crowd(site)
 
         def work(client: ClickHouseClient) -> ScrollDepthAnswer:
-            points = fetch_scroll_depth(client, heatmap_filter)
+            points, suppressed = fetch_scroll_depth_and_suppressed(
+                client, heatmap_filter, min_crowd
+            )
             return ScrollDepthAnswer(
                 site=site,
                 path=query.path,
@@ -113,6 +127,7 @@ class HeatmapReads(LayerCore):
                     )
                     for point in points
                 ],
+                suppressed=suppressed,
             )
 
         return await self._cached(flt, "scroll_depth", query, work, model_codec(ScrollDepthAnswer))
@@ -128,14 +143,17 @@ class HeatmapReads(LayerCore):
         flt = self._filter(site, query)
         heatmap_filter = _heatmap_filter(flt, query.path, query.type)
         title = describe_filter(heatmap_filter)
+        min_crowd = self._min_crowd(site)
 
         def work(client: ClickHouseClient) -> bytes:
+            # Only what reaches the minimum crowd is drawn: a held-back cell stays
+            # background, a held-back depth row is not on the curve.
             if heatmap_filter.interaction_type == "scroll":
-                points = fetch_scroll_depth(client, heatmap_filter)
+                points, _held = fetch_scroll_depth_and_suppressed(client, heatmap_filter, min_crowd)
                 return render_scroll_depth_png(
                     points, title=title, cell_height_px=self._cell_height_px
                 )
-            cells = fetch_cells(client, heatmap_filter)
+            cells = fetch_cells(client, heatmap_filter, min_crowd=min_crowd)
             return render_heatmap_png(cells, title=title, cell_height_px=self._cell_height_px)
 
         return await self._cached(flt, "heatmap_png", query, work, BYTES_CODEC)

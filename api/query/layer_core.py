@@ -23,6 +23,7 @@ from api.query.filters import EVENT_CONDITIONS, DatedArguments, Filter, resolve_
 from api.query.guards import QUERY_SLOTS
 from api.query.models import Answer
 from connectors.clickhouse import ClickHouseClient
+from foundation.settings.privacy import PrivacySettings
 
 Clock = Callable[[], float]
 A = TypeVar("A", bound=Answer)
@@ -66,6 +67,10 @@ def model_codec(model: type[A]) -> Codec[A]:
 BYTES_CODEC: Codec[bytes] = Codec(lambda value: value, lambda data: data)
 
 
+# The minimum crowd when none is given: the settings' default k, never off.
+_DEFAULT_PRIVACY: Final = PrivacySettings()
+
+
 class LayerCore:
     """The query layer's state and the steps every read takes (see the module doc)."""
 
@@ -77,6 +82,7 @@ class LayerCore:
         cell_height_px: int = 16,
         max_range_days: int = 366,
         replay_retention_days: int = 30,
+        min_crowd: Callable[[str], int] = _DEFAULT_PRIVACY.min_crowd_for,
         clock: Clock = time.time,
     ) -> None:
         self._pool = pool
@@ -84,6 +90,8 @@ class LayerCore:
         self._cell_height_px = cell_height_px
         self._max_range_days = max_range_days
         self._replay_retention_days = replay_retention_days
+        # The site's k: aggregates from fewer distinct sessions are held back.
+        self._min_crowd = min_crowd
         self._clock = clock
 
     def close(self) -> None:

@@ -279,6 +279,7 @@ def live_router(services: Services, client_factory: ClientFactory) -> APIRouter:
         max_connections_per_token=settings.api_live_max_connections_per_token,
         recent_ids=settings.api_live_recent_ids,
         clock=services.clock,
+        min_crowd=settings.min_crowd_for,
     )
 
     @asynccontextmanager

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import orjson
 
+from api.query.live_crowd import LiveCell, live_cell
 from foundation.units import MINUTE_MS
 
 ACTIVE_WINDOW_MS: Final = 5 * MINUTE_MS
@@ -55,6 +56,10 @@ class LiveEvent:
     # Counted as a visitor, never sent (0: no address was seen).
     ip_hash: int
     message: str
+    # The heatmap cell of a pointer event, and its message without the pointer
+    # position, sent while the cell has fewer than k sessions (api.query.live_crowd).
+    cell: LiveCell | None = None
+    coarse_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +128,23 @@ def event_from_fields(fields: Mapping[str, Any]) -> LiveEvent | Unreadable:
     for name in ("viewport_width", "viewport_height"):
         value = fields.get(name, 0)
         shown[name] = value if _is_int(value) else 0
-    shown.update(_pointer_fields(fields.get("event_data")))
+    pointer = _pointer_fields(fields.get("event_data"))
+    coarse_message: str | None = None
+    cell: LiveCell | None = None
+    if pointer:
+        coarse_message = orjson.dumps({"type": "event", "event": shown}).decode()
+        if "x" in pointer and "y" in pointer:
+            cell = live_cell(
+                shown["url_path"],
+                shown["event_type"],
+                bool(pointer.get("fixed", False)),
+                float(pointer["x"]),
+                float(pointer["y"]),
+                shown["viewport_width"],
+            )
+        else:  # a scroll position: the page's scroll cell
+            cell = (shown["url_path"], shown["event_type"], 0, 0)
+    shown.update(pointer)
     ip_hash = fields.get("ip_hash", 0)
     message = orjson.dumps({"type": "event", "event": shown}).decode()
     return LiveEvent(
@@ -133,6 +154,8 @@ def event_from_fields(fields: Mapping[str, Any]) -> LiveEvent | Unreadable:
         timestamp_ms=timestamp,
         ip_hash=ip_hash if _is_int(ip_hash) else 0,
         message=message,
+        cell=cell,
+        coarse_message=coarse_message,
     )
 
 
@@ -251,15 +274,19 @@ class SiteSummary:
     active_visitors: int
     active_sessions: int
     events_per_second: float
+    # Fewer than k sessions active: the figures are sent as 0 (api.query.live_crowd).
+    suppressed: bool = False
 
     def message(self, dropped: int) -> str:
-        return orjson.dumps(
-            {
-                "type": "summary",
-                "at": iso_time(self.at_ms),
-                "active_visitors": self.active_visitors,
-                "active_sessions": self.active_sessions,
-                "events_per_second": round(self.events_per_second, 2),
-                "dropped": dropped,
-            }
-        ).decode()
+        held = self.suppressed
+        summary: dict[str, Any] = {
+            "type": "summary",
+            "at": iso_time(self.at_ms),
+            "active_visitors": 0 if held else self.active_visitors,
+            "active_sessions": 0 if held else self.active_sessions,
+            "events_per_second": 0.0 if held else round(self.events_per_second, 2),
+            "dropped": dropped,
+        }
+        if held:  # only then, so the usual summary keeps its fields
+            summary["suppressed"] = True
+        return orjson.dumps(summary).decode()

@@ -32,6 +32,7 @@ import anyio.to_thread
 
 from api.query.auth import AuthError, Principal, TokenVerifier
 from api.query.client_pool import ClientPool
+from api.query.live_crowd import CellCrowds
 from api.query.live_events import (
     ACTIVE_WINDOW_MS,
     MAX_ACTIVE_KEYS,
@@ -144,6 +145,7 @@ class LiveConnection:
 @dataclass(eq=False)
 class _Site:
     window: ActivityWindow
+    cells: CellCrowds
     connections: set[LiveConnection] = field(default_factory=set)
     seeded: asyncio.Event = field(default_factory=asyncio.Event)
     seeding: asyncio.Task[None] | None = None
@@ -166,6 +168,7 @@ class LiveHub:
         max_connections_per_token: int,
         recent_ids: int,
         clock: Clock,
+        min_crowd: Callable[[str], int] = lambda _site: 1,
     ) -> None:
         self._verifier = verifier
         self.metrics = metrics
@@ -176,6 +179,7 @@ class LiveHub:
         self._max_per_token = max_connections_per_token
         self._recent_ids = recent_ids
         self._clock = clock
+        self._min_crowd = min_crowd
         self._open = 0
         self._per_token: dict[str, int] = {}
         self._sites: dict[str, _Site] = {}
@@ -249,7 +253,9 @@ class LiveHub:
                 self._start_source()
             state = self._sites.get(connection.site)
             if state is None:
-                state = self._sites[connection.site] = _Site(ActivityWindow())
+                state = self._sites[connection.site] = _Site(
+                    ActivityWindow(), CellCrowds(self._min_crowd(connection.site))
+                )
                 state.seeding = asyncio.create_task(self._seed(connection.site, state))
                 self._watched = frozenset(self._sites)
             state.connections.add(connection)
@@ -320,8 +326,13 @@ class LiveHub:
             delivered += 1
             state.events_this_tick += 1
             state.window.see(event.session_id, event.ip_hash, event.timestamp_ms, now_ms)
+            message = event.message
+            cell, coarse = event.cell, event.coarse_message
+            # A dot on the live heatmap only from a cell of k sessions or more.
+            if cell is not None and coarse is not None:
+                message = message if state.cells.see(cell, event.session_id) else coarse
             for connection in state.connections:
-                if not connection.outbox.push_event(event.message):
+                if not connection.outbox.push_event(message):
                     dropped += 1
         if delivered:
             self.metrics.source_events.labels("delivered").inc(delivered)
@@ -358,7 +369,8 @@ class LiveHub:
         ticks = state.recent_ticks
         rate = sum(ticks) / (len(ticks) * SUMMARY_SECONDS) if ticks else 0.0
         visitors, sessions = state.window.counts(now_ms)
-        return SiteSummary(now_ms, visitors, sessions, rate)
+        held = sessions < state.cells.min_crowd
+        return SiteSummary(now_ms, visitors, sessions, rate, suppressed=held)
 
     async def _tick(self) -> None:
         while True:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from api.query.crowd import Suppressed
 from api.query.filters import CountryCode, DeviceType, PagePath
 
 MAX_CURSOR_CHARS = 256
@@ -177,6 +178,10 @@ class HeatmapAnswer(Answer):
     columns: int
     total: int
     cells: HeatmapCells
+    suppressed: Suppressed = Field(
+        default_factory=Suppressed,
+        description="What the minimum crowd held back: rows from fewer than k sessions.",
+    )
 
 
 class ScrollDepthPoint(Answer):
@@ -195,6 +200,10 @@ class ScrollDepthAnswer(Answer):
     cell_height_px: int
     total_views: int
     points: list[ScrollDepthPoint]
+    suppressed: Suppressed = Field(
+        default_factory=Suppressed,
+        description="What the minimum crowd held back: rows from fewer than k sessions.",
+    )
 
 
 class Session(Answer):
@@ -340,6 +349,10 @@ class Breakdown(Answer):
     date_from: date
     date_to: date
     rows: list[BreakdownRow]
+    suppressed: Suppressed = Field(
+        default_factory=Suppressed,
+        description="What the minimum crowd held back: rows from fewer than k sessions.",
+    )
 
 
 class ErrorGroup(Answer):
@@ -359,6 +372,10 @@ class ErrorsAnswer(Answer):
     date_from: date
     date_to: date
     groups: list[ErrorGroup]
+    suppressed: Suppressed = Field(
+        default_factory=Suppressed,
+        description="What the minimum crowd held back: rows from fewer than k sessions.",
+    )
 
 
 # --- exports ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { fakeApi, overviewRoutes, renderApp } from './helpers';
+import { breakdown, fakeApi, overviewRoutes, renderApp } from './helpers';
 
 const BREAKDOWN = '/v1/sites/shop.example.com/stats/breakdown';
 
@@ -10,6 +10,25 @@ async function table(title: string) {
 }
 
 describe('breakdown tables', () => {
+  it('says under a table how many rows the minimum crowd held back', async () => {
+    const api = fakeApi(
+      overviewRoutes('shop.example.com', {
+        [BREAKDOWN]: (url: URL) => {
+          const by = url.searchParams.get('by') as Parameters<typeof breakdown>[0];
+          const rows = by === 'page' ? 4 : by === 'country' ? 1 : 0;
+          return {
+            body: { ...breakdown(by, ['/']), suppressed: { min_crowd: 5, rows, sessions: 2 * rows, interactions: 9 } },
+          };
+        },
+      }),
+    );
+    renderApp({ url: '/?site=shop.example.com&range=7d', api });
+    const pages = await table('Top pages');
+    expect(await within(pages).findByText('4 rows from fewer than 5 visitors hidden')).toBeInTheDocument();
+    expect(await within(await table('Countries')).findByText('1 row from fewer than 5 visitors hidden')).toBeInTheDocument();
+    expect(within(await table('Devices')).queryByTestId('suppressed-note')).not.toBeInTheDocument();
+  });
+
   it('clicking a page row filters the whole dashboard to that path, and again removes it', async () => {
     const user = userEvent.setup();
     const api = fakeApi(overviewRoutes());

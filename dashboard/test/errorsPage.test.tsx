@@ -18,6 +18,38 @@ function group(overrides: Partial<ErrorGroup>): ErrorGroup {
 }
 
 describe('errors page', () => {
+  it('says how many groups the minimum crowd held back, with or without groups shown', async () => {
+    const held = { min_crowd: 5, rows: 3, sessions: 7, interactions: 9 };
+    const api = fakeApi({
+      '/v1/sites/shop.example.com/errors': (url) => ({
+        body: {
+          date_from: '2026-11-19',
+          date_to: '2026-11-25',
+          groups: url.searchParams.has('path') ? [] : [group({})],
+          suppressed: url.searchParams.has('path') ? { ...held, rows: 1 } : held,
+        },
+      }),
+    });
+    renderApp({ url: '/errors?site=shop.example.com&range=7d&interval=day', api });
+    expect(await screen.findByText('3 error groups from fewer than 5 visitors hidden')).toBeInTheDocument();
+  });
+
+  it('says nothing of a minimum crowd that held nothing back', async () => {
+    const api = fakeApi({
+      '/v1/sites/shop.example.com/errors': () => ({
+        body: {
+          date_from: '2026-11-19',
+          date_to: '2026-11-25',
+          groups: [],
+          suppressed: { min_crowd: 5, rows: 0, sessions: 0, interactions: 0 },
+        },
+      }),
+    });
+    renderApp({ url: '/errors?site=shop.example.com&range=7d&interval=day', api });
+    expect(await screen.findByText('No errors on these days.')).toBeInTheDocument();
+    expect(screen.queryByTestId('suppressed-note')).not.toBeInTheDocument();
+  });
+
   it('lists the groups with their figures, and links a session when the API names one', async () => {
     const api = fakeApi({
       '/v1/sites/shop.example.com/errors': () => ({

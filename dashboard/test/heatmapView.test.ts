@@ -118,6 +118,16 @@ describe('suppression of small crowds', () => {
     expect(suppressionText(answer, 'click')).toBeNull();
   });
 
+  it('reads the minimum crowd the API reports', () => {
+    const suppressed = { min_crowd: 5, rows: 2, sessions: 6, interactions: 11 };
+    expect(suppressionOf({ ...answer, suppressed })).toEqual({ cells: 2, interactions: 11, minCount: 5 });
+    expect(suppressionOf({ ...answer, suppressed: { ...suppressed, rows: 0, interactions: 0 } })).toBeNull();
+    expect(suppressionText({ ...answer, suppressed }, 'click')).toBe(
+      'To protect small groups of visitors, the API left out 2 cells holding 11 clicks with fewer than 5 people; ' +
+        'the totals do not include them.',
+    );
+  });
+
   it('tells what the API reports', () => {
     expect(suppressionOf({ ...answer, suppressed_cells: 3 })).toEqual({ cells: 3, interactions: null, minCount: null });
     expect(suppressionText({ ...answer, suppressed_count: 1 }, 'rage_click')).toBe(

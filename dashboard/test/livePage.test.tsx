@@ -22,6 +22,19 @@ afterEach(() => {
 });
 
 describe('live page', () => {
+  it('hides the figures while fewer visitors than the minimum crowd are active', async () => {
+    renderApp({ url: '/live?site=shop.example.com', api: fakeApi({}), token: LIVE_TOKEN });
+    const socket = await openSocket();
+    act(() => socket.ready());
+    act(() => socket.receive({ ...summaryMessage('2026-11-25T12:00:01.000Z', 0, 0), suppressed: true }));
+    const figures = screen.getByRole('region', { name: 'Right now' });
+    await waitFor(() => expect(within(figures).getByTestId('suppressed-note')).toBeInTheDocument());
+    expect(figures).toHaveTextContent('Too few visitors are active right now');
+    act(() => socket.receive(summaryMessage('2026-11-25T12:00:02.000Z', 7, 2.5)));
+    await waitFor(() => expect(within(figures).getByText('7')).toBeInTheDocument());
+    expect(within(figures).queryByTestId('suppressed-note')).not.toBeInTheDocument();
+  });
+
   it('shows the connection state, the figures, the feed and the click dots of the busiest page', async () => {
     const api = fakeApi({});
     renderApp({ url: '/live?site=shop.example.com&device=desktop', api, token: LIVE_TOKEN });

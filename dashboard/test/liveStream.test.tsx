@@ -98,6 +98,7 @@ describe('useLiveStream', () => {
       active_sessions: 44,
       events_per_second: 12.5,
       dropped: 3,
+      suppressed: false,
     });
     expect(live.received).toBe(3);
     expect(live.dropped).toBe(3);

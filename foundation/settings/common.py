@@ -3,6 +3,7 @@ storage locations, and naming the variable an error came from."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -27,6 +28,17 @@ def split_csv(value: Any) -> Any:
     """``"a, b,,c"`` as ``["a", "b", "c"]``; anything else passes through."""
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def parse_json_text(value: Any) -> Any:
+    """A setting given as JSON text, parsed (empty text: ``{}``), so that bad JSON is an
+    error naming the setting; anything else passes through."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc.msg}") from None
     return value
 
 

@@ -3,6 +3,9 @@
     insightlite heatmap --site S --path P [--type click] [--device desktop]
                         [--from YYYY-MM-DD] [--to YYYY-MM-DD] --out FILE.png
 
+Cells (and scroll depths) seen by fewer than ``INSIGHTLITE_MIN_CROWD`` distinct
+sessions are held back, as in the API; the command says how many on stderr.
+
 Exit codes: 0 written, 1 no data for the filter or a query/write failure (no file is
 written), 2 bad arguments or settings.
 """
@@ -19,13 +22,14 @@ from api.query.heatmap_cells import (
     DEVICE_TYPES,
     INTERACTION_TYPES,
     HeatmapFilter,
-    fetch_cells,
-    fetch_scroll_depth,
+    fetch_cells_and_suppressed,
+    fetch_scroll_depth_and_suppressed,
 )
 from foundation.settings import ConfigError, Settings
 from insightlite.cli.options import add_common_flags, set_command, settings_from_args
 
 if TYPE_CHECKING:
+    from api.query.crowd import Suppressed
     from connectors.clickhouse import ClickHouseClient
 
 # ClickHouse's UNKNOWN_TABLE and UNKNOWN_DATABASE: nothing has been written here yet.
@@ -124,22 +128,23 @@ def _fail(message: str, code: int) -> int:
 
 
 def _total_and_png(
-    client: ClickHouseClient, flt: HeatmapFilter, title: str, cell_height_px: int
-) -> tuple[int, bytes | None]:
-    """The filter's total count (page views for scroll) and its PNG, None without data."""
+    client: ClickHouseClient, flt: HeatmapFilter, title: str, cell_height_px: int, min_crowd: int
+) -> tuple[int, bytes | None, Suppressed]:
+    """The filter's total count (page views for scroll), its PNG (None without data) and
+    what was held back for being backed by fewer than ``min_crowd`` sessions."""
     from api.query.heatmap_png import render_heatmap_png, render_scroll_depth_png
 
     if flt.interaction_type == "scroll":
-        points = fetch_scroll_depth(client, flt)
+        points, held = fetch_scroll_depth_and_suppressed(client, flt, min_crowd)
         if not points:
-            return 0, None
+            return 0, None, held
         png = render_scroll_depth_png(points, title=title, cell_height_px=cell_height_px)
-        return points[0].views_reaching, png
-    cells = fetch_cells(client, flt)
+        return points[0].views_reaching, png, held
+    cells, held = fetch_cells_and_suppressed(client, flt, min_crowd)
     total = sum(cell.count for cell in cells)
     if total == 0:
-        return 0, None
-    return total, render_heatmap_png(cells, title=title, cell_height_px=cell_height_px)
+        return 0, None, held
+    return total, render_heatmap_png(cells, title=title, cell_height_px=cell_height_px), held
 
 
 def cmd_heatmap(args: argparse.Namespace, settings: Settings) -> int:
@@ -162,7 +167,9 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc), 1)
     try:
         cell_height = args.cell_height or settings.heatmap_cell_height_px
-        total, png = _total_and_png(client, flt, title, cell_height)
+        total, png, held = _total_and_png(
+            client, flt, title, cell_height, settings.min_crowd_for(flt.site_id)
+        )
     except ClickHouseError as exc:
         hint = ""
         if getattr(exc, "code", None) in _MISSING_SCHEMA_CODES:
@@ -170,6 +177,13 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(f"query failed: {exc}{hint}", 1)
     finally:
         client.close()
+    if held.rows:
+        print(
+            f"held back: {held.rows:,} {'depths' if flt.interaction_type == 'scroll' else 'cells'}"
+            f" ({held.interactions:,} {flt.interaction_type}s) seen by fewer than "
+            f"{held.min_crowd} sessions each (INSIGHTLITE_MIN_CROWD)",
+            file=sys.stderr,
+        )
     if png is None:
         return _fail(f"no {flt.interaction_type} data for {title}; nothing written", 1)
 

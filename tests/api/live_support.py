@@ -52,6 +52,8 @@ def live_settings(data_dir: Path, **overrides: Any) -> Settings:
         "api_clickhouse_pool_size": 1,
         "api_live_auth_timeout_seconds": 1.0,
         "api_live_tail_poll_seconds": 0.1,
+        # The live tests are about the stream, not the minimum crowd (tests/api/test_crowd*).
+        "min_crowd": 1,
     }
     values.update(overrides)
     settings = load_settings(**values)

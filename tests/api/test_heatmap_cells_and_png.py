@@ -130,7 +130,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def cells_of(client: ClickHouseClient, **fields: Any) -> dict[tuple[int, int], int]:
-    cells = fetch_cells(client, HeatmapFilter(**{"site_id": SITE, "url_path": PRICING, **fields}))
+    cells = fetch_cells(
+        client, HeatmapFilter(**{"site_id": SITE, "url_path": PRICING, **fields}), min_crowd=1
+    )
     return {(cell.grid_x, cell.grid_y): cell.count for cell in cells}
 
 
@@ -177,7 +179,7 @@ def test_cells_sum_partial_rows_over_devices_and_days(store: Store) -> None:
     cells = cells_of(store.client)
     assert stored_rows > len(cells)  # the partial rows are still there, unmerged
     assert cells == {(10, 2): 3 + 4 + 5 + 7, (50, 31): 100 + 200 + 50, (99, 40): 1}
-    ordered = fetch_cells(store.client, HeatmapFilter(SITE, PRICING))
+    ordered = fetch_cells(store.client, HeatmapFilter(SITE, PRICING), min_crowd=1)
     assert [(cell.grid_y, cell.grid_x) for cell in ordered] == [(2, 10), (31, 50), (40, 99)]
 
 
@@ -207,16 +209,18 @@ def test_date_range_is_inclusive(store: Store) -> None:
 def test_request_values_are_bound_as_data(store: Store) -> None:
     client = store.client
     for path in ("/pricing' OR '1'='1", "/pricing' --", "/pricing}", "{url_path:String}"):
-        assert fetch_cells(client, HeatmapFilter(SITE, path)) == []
-    injected = fetch_cells(client, HeatmapFilter(SITE, INJECTION_PATH))
+        assert fetch_cells(client, HeatmapFilter(SITE, path), min_crowd=1) == []
+    injected = fetch_cells(client, HeatmapFilter(SITE, INJECTION_PATH), min_crowd=1)
     assert injected == [HeatmapCell(1, 1, 9)]
-    escaped = fetch_cells(client, HeatmapFilter(SITE, ESCAPES_PATH, device_type="mobile"))
+    escaped = fetch_cells(
+        client, HeatmapFilter(SITE, ESCAPES_PATH, device_type="mobile"), min_crowd=1
+    )
     assert escaped == [HeatmapCell(2, 2, 4)]
 
 
 def test_scroll_depth_is_the_suffix_sum(store: Store) -> None:
     # Views whose deepest row is 0: 2, row 3: 1 + 2, row 5: 5; 10 in all.
-    points = fetch_scroll_depth(store.client, HeatmapFilter(SITE, PRICING))
+    points = fetch_scroll_depth(store.client, HeatmapFilter(SITE, PRICING), min_crowd=1)
     assert [(p.grid_y, p.views_reaching) for p in points] == [
         (0, 10),
         (1, 8),
@@ -230,16 +234,20 @@ def test_scroll_depth_is_the_suffix_sum(store: Store) -> None:
 
 def test_scroll_depth_applies_filters_and_ignores_the_type(store: Store) -> None:
     mobile = fetch_scroll_depth(
-        store.client, HeatmapFilter(SITE, PRICING, interaction_type="move", device_type="mobile")
+        store.client,
+        HeatmapFilter(SITE, PRICING, interaction_type="move", device_type="mobile"),
+        min_crowd=1,
     )
     assert [(p.grid_y, p.views_reaching, p.share) for p in mobile] == [
         (row, 5, 1.0) for row in range(6)
     ]
-    day_2 = fetch_scroll_depth(store.client, HeatmapFilter(SITE, PRICING, date_from=DAY_2))
+    day_2 = fetch_scroll_depth(
+        store.client, HeatmapFilter(SITE, PRICING, date_from=DAY_2), min_crowd=1
+    )
     # Day 2 on: 2 views end at row 3, 5 at row 5.
     day_2_curve = [(p.grid_y, p.views_reaching) for p in day_2]
     assert day_2_curve == [(0, 7), (1, 7), (2, 7), (3, 7), (4, 5), (5, 5)]
-    assert fetch_scroll_depth(store.client, HeatmapFilter(SITE, "/")) == []
+    assert fetch_scroll_depth(store.client, HeatmapFilter(SITE, "/"), min_crowd=1) == []
 
 
 def test_busiest_page(store: Store) -> None:
@@ -268,7 +276,7 @@ def pixel_at_centre(image: Image.Image, box: tuple[int, int, int, int]) -> tuple
 
 def test_heatmap_png_size_and_colours_at_the_cells(store: Store) -> None:
     flt = HeatmapFilter(SITE, PRICING)
-    cells = fetch_cells(store.client, flt)
+    cells = fetch_cells(store.client, flt, min_crowd=1)
     title = describe_filter(flt)
     geometry = heatmap_geometry(cells, title=title)
     image = decode(render_heatmap_png(cells, title=title))
@@ -355,7 +363,7 @@ def test_ramp_ends() -> None:
 
 
 def test_scroll_depth_png(store: Store) -> None:
-    points = fetch_scroll_depth(store.client, HeatmapFilter(SITE, PRICING))
+    points = fetch_scroll_depth(store.client, HeatmapFilter(SITE, PRICING), min_crowd=1)
     png = render_scroll_depth_png(points, title="scroll")
     assert png == render_scroll_depth_png(points, title="scroll")
     image = decode(png)
@@ -393,7 +401,10 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 @pytest.fixture
-def run_heatmap(store: Store, tmp_path: Path) -> Iterator[Any]:
+def run_heatmap(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # The fixture's cells are backed by few sessions: show them all unless a test asks.
+    monkeypatch.setenv("INSIGHTLITE_MIN_CROWD", "1")
+
     def run(*argv: str) -> int:
         common = ["--clickhouse", f"chdb:{store.chdb_path}", "--database", DATABASE]
         args = parse(*argv, *common, "--data-dir", str(tmp_path))
@@ -412,6 +423,21 @@ def test_command_writes_the_png_and_prints_the_total(
     assert f"wrote {out}" in printed
     assert "total: 307 interactions" in printed
     assert decode(out.read_bytes()).size[0] == 888
+
+
+def test_command_holds_back_cells_too_few_sessions_saw(
+    run_heatmap: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INSIGHTLITE_MIN_CROWD", "1000")
+    out = tmp_path / "pricing.png"
+    code = run_heatmap("--site", SITE, "--path", PRICING, "--device", "desktop", "--out", str(out))
+    printed = capsys.readouterr()
+    assert code == 1 and not out.exists()
+    assert "held back:" in printed.err and "fewer than 1000 sessions" in printed.err
+    assert "(307 clicks)" in printed.err
 
 
 def test_command_scroll(

@@ -25,6 +25,7 @@ says so, instead of a warning.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import time
@@ -64,12 +65,14 @@ ARTIFACTS = ROOT / "test-artifacts" / "dashboard-e2e"
 AXE = ROOT / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
 JWT_SECRET = "dashboard-e2e-jwt-secret-0123456789abcdef"
 ENV_SECRETS = {
-    "INSIGHTLITE_IP_HASH_SECRET": "dashboard-e2e-ip-secret-0123456789",
     "INSIGHTLITE_JWT_SECRET": JWT_SECRET,
 }
 SHOP_SITE = replay_test.SITE  # the shop page's site id
 DEMO_SITE = "shop.example.com"  # the demo generator's first site
 DEMO_SITES = ["shop.example.com", "blog.example.org", "docs.example.net"]
+# A demo site under a minimum crowd no row reaches: its lists show what was held back.
+CROWDED_OUT_SITE = "docs.example.net"
+CROWDED_OUT_K = 1_000_000
 SCREEN: ViewportSize = {"width": 1280, "height": 800}  # the dashboard's tab, and the screenshots
 SHOP_VIEWPORT: ViewportSize = {"width": 1280, "height": 800}  # the recorded visitor's screen
 BUY_CLICKS = 4
@@ -323,6 +326,10 @@ def dashboard_stack(
             **_kafka_env(bootstrap, live_prefix),
             "INSIGHTLITE_API_DASHBOARD_DIR": str(dist),
             "INSIGHTLITE_DATA_DIR": str(data_dir),
+            # The pages are checked against one visit of the shop: no minimum crowd,
+            # except on one demo site whose every row is held back.
+            "INSIGHTLITE_MIN_CROWD": "1",
+            "INSIGHTLITE_MIN_CROWD_SITES": json.dumps({CROWDED_OUT_SITE: CROWDED_OUT_K}),
         }
         api_log = work / "api.log"
         address = ["--host", "127.0.0.1", "--port", str(port)]

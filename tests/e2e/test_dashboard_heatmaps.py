@@ -17,6 +17,8 @@ from playwright.sync_api import Browser, Page
 from tests.e2e.dashboard_harness import (
     BUY_CLICKS,
     CELL_PX,
+    CROWDED_OUT_K,
+    CROWDED_OUT_SITE,
     DEMO_SITE,
     SHOP_SITE,
     SHOP_VIEWPORT,
@@ -118,3 +120,21 @@ def test_heatmap_over_the_rebuilt_page_with_the_cells_count(
         focused = _tooltip(page)
         assert focused == hovered, (focused, hovered)
         screenshot(page, "heatmaps.png", height=1200)
+
+
+def test_rows_under_the_minimum_crowd_are_hidden_and_counted(
+    dashboard_browser: Browser, dashboard_stack: Stack
+) -> None:
+    """A site whose minimum crowd no row reaches: the API sends no page row, and the
+    dashboard says how many it held back, as the API counts them."""
+    answer = dashboard_stack.api(
+        f"/v1/sites/{CROWDED_OUT_SITE}/stats/breakdown", by="page", limit=10, **default_days()
+    )
+    held = answer["suppressed"]
+    assert answer["rows"] == [] and held["min_crowd"] == CROWDED_OUT_K and held["rows"] > 0
+    note = f"{held['rows']:,} rows from fewer than {CROWDED_OUT_K:,} visitors hidden"
+    with signed_in(dashboard_browser, dashboard_stack, f"/?site={CROWDED_OUT_SITE}") as page:
+        pages = page.get_by_role("region", name="Top pages")
+        pages.get_by_text("No data for these days.").wait_for()
+        pages.get_by_text(note).wait_for()
+        screenshot(page, "minimum-crowd.png", height=1200)

@@ -49,6 +49,28 @@ def heat_sums(directory: Path) -> Counter[tuple[Any, ...]]:
     return sums
 
 
+def heat_sessions(directory: Path) -> dict[tuple[Any, ...], set[str]]:
+    """The distinct sessions behind each cell (what the table's uniqExact state holds)."""
+    sessions: dict[tuple[Any, ...], set[str]] = {}
+    for chunk in read_directory(directory):
+        assert isinstance(chunk.rows, pa.Table)
+        for row in chunk.rows.to_pylist():
+            cell = tuple(row[name] for name in HEAT_CELL)
+            sessions.setdefault(cell, set()).update(row["session_ids"])
+    return sessions
+
+
+HEAT_CELL = (
+    "site_id",
+    "url_path",
+    "device_type",
+    "date_bucket",
+    "interaction_type",
+    "grid_x",
+    "grid_y",
+)
+
+
 def shuffled(batches: list[RawBatch], seed: int, duplicate_share: float) -> list[RawBatch]:
     """The same records, some twice, in another order and other batch sizes."""
     rng = random.Random(seed)
@@ -74,12 +96,19 @@ def test_sessions_and_heatmaps_do_not_depend_on_order_or_workers(tmp_path: Path)
     run_one(batches, tmp_path / "ordered", NO_LATE_CLOSE)
     expected_sessions = final_sessions(tmp_path / "ordered" / "sessions")
     expected_heat = heat_sums(tmp_path / "ordered" / "heatmaps")
+    expected_crowds = heat_sessions(tmp_path / "ordered" / "heatmaps")
     assert len(expected_sessions) > 100 and sum(expected_heat.values()) > 1000
+    # Every cell names the sessions behind it, all of them sessions of the input.
+    assert expected_crowds.keys() == expected_heat.keys()
+    known = {session_id for _site, session_id in expected_sessions}
+    assert all(crowd and crowd <= known for crowd in expected_crowds.values())
+    assert max(len(crowd) for crowd in expected_crowds.values()) > 1
     assert {k[4] for k in expected_heat} >= {"click", "move", "scroll", "rage_click"}
 
     run_one(shuffled(batches, 1, 0.05), tmp_path / "shuffled", NO_LATE_CLOSE)
     assert final_sessions(tmp_path / "shuffled" / "sessions") == expected_sessions
     assert heat_sums(tmp_path / "shuffled" / "heatmaps") == expected_heat
+    assert heat_sessions(tmp_path / "shuffled" / "heatmaps") == expected_crowds
 
     run_local_cluster(
         pipeline_flow,
@@ -93,6 +122,7 @@ def test_sessions_and_heatmaps_do_not_depend_on_order_or_workers(tmp_path: Path)
     )
     assert final_sessions(tmp_path / "two" / "sessions") == expected_sessions
     assert heat_sums(tmp_path / "two" / "heatmaps") == expected_heat
+    assert heat_sessions(tmp_path / "two" / "heatmaps") == expected_crowds
 
 
 def test_default_lateness_with_the_generators_own_disorder(tmp_path: Path) -> None:

@@ -47,8 +47,11 @@ def test_grid_y_is_the_row_of_cell_height(y: float, height: int, row: int) -> No
     assert grid_y(y, height) == row
 
 
-def counts(ts: int, n: int = 1, site: str = "s") -> HeatCounts:
-    return Counter({cell_key(site, "/", "desktop", ts, "click", 1, 2, MIN): n})
+SESSION = "00000000-0000-4000-8000-000000000001"
+
+
+def counts(ts: int, n: int = 1, site: str = "s", session: str = SESSION) -> HeatCounts:
+    return Counter({cell_key(site, "/", "desktop", ts, "click", 1, 2, MIN, session): n})
 
 
 def test_windows_close_after_their_end_plus_lateness() -> None:
@@ -90,3 +93,15 @@ def test_heatmap_table_sums_over_windows_and_dates() -> None:
     ]
     assert rows[0]["grid_x"] == 1 and rows[0]["grid_y"] == 2
     assert heatmap_table(Counter(), datetime(2026, 1, 1, tzinfo=UTC)).num_rows == 0
+
+
+def test_heatmap_table_carries_each_cells_distinct_sessions() -> None:
+    other = "00000000-0000-4000-8000-000000000002"
+    heat = (
+        counts(T0 + 1000, 2)
+        + counts(T0 + 3 * MIN, 3, session=other)
+        + counts(T0 + 4 * MIN, 1)  # the same session again, in another window
+    )
+    (row,) = heatmap_table(heat, datetime(2026, 1, 1, tzinfo=UTC)).to_pylist()
+    assert row["interaction_count"] == 6
+    assert row["session_ids"] == [SESSION, other]

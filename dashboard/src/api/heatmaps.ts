@@ -2,6 +2,7 @@
 // heatmaps): answer types, the query each read sends, and one hook per read.
 import { type UseQueryResult, keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useApi } from './ApiProvider';
+import type { Suppressed } from './types';
 
 /** The interaction types of `GET /heatmap`; `*_fixed` are points on fixed or sticky elements. */
 export const HEATMAP_API_TYPES = [
@@ -32,8 +33,9 @@ export interface HeatmapAnswer {
   columns: number;
   total: number;
   cells: HeatmapCells;
-  // A future API may hide cells of too few people (a minimum crowd); these are read
-  // defensively, by suppressionOf, and absent today.
+  /** What the minimum crowd held back (read defensively, by suppressionOf). */
+  suppressed?: unknown;
+  // The earlier names of the same figures, still read by suppressionOf.
   suppressed_cells?: unknown;
   suppressed_count?: unknown;
   min_count?: unknown;
@@ -56,6 +58,8 @@ export interface ScrollDepthAnswer {
   cell_height_px: number;
   total_views: number;
   points: ScrollDepthPoint[];
+  /** The depth rows held back by the minimum crowd (absent from older APIs). */
+  suppressed?: Suppressed;
 }
 
 /** The page as its latest recording on the device captured it: rrweb's [Meta, FullSnapshot]. */
@@ -148,10 +152,16 @@ function positiveCount(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : null;
 }
 
-/** The answer's suppression, or null when it reports none (today's API never does). */
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+/** The answer's suppression, or null when it reports none. */
 export function suppressionOf(answer: HeatmapAnswer): Suppression | null {
-  const cells = positiveCount(answer.suppressed_cells);
-  const interactions = positiveCount(answer.suppressed_count);
+  const held = answer.suppressed;
+  const cells = positiveCount(field(held, 'rows')) ?? positiveCount(answer.suppressed_cells);
+  const interactions = positiveCount(field(held, 'interactions')) ?? positiveCount(answer.suppressed_count);
   if (cells === null && interactions === null) return null;
-  return { cells, interactions, minCount: positiveCount(answer.min_count) };
+  const minCount = positiveCount(field(held, 'min_crowd')) ?? positiveCount(answer.min_count);
+  return { cells, interactions, minCount };
 }

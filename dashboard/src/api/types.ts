@@ -45,11 +45,25 @@ export interface BreakdownRow {
   avg_duration_seconds: number;
 }
 
+/** What the API held back because fewer than min_crowd distinct sessions were behind it. */
+export interface Suppressed {
+  /** The k that applied (1: the minimum crowd is off). */
+  min_crowd: number;
+  /** Rows (cells, groups) held back. */
+  rows: number;
+  /** Sessions behind them (a session behind two rows counts twice). */
+  sessions: number;
+  /** Interactions (page views, occurrences, clicks) in them. */
+  interactions: number;
+}
+
 export interface Breakdown {
   by: BreakdownDimension;
   date_from: string;
   date_to: string;
   rows: BreakdownRow[];
+  /** Absent from an API without a minimum crowd. */
+  suppressed?: Suppressed;
 }
 
 export interface ErrorGroup {
@@ -68,6 +82,8 @@ export interface ErrorsAnswer {
   date_from: string;
   date_to: string;
   groups: ErrorGroup[];
+  /** Absent from an API without a minimum crowd. */
+  suppressed?: Suppressed;
 }
 
 /** Every error answer of the API. */

@@ -34,6 +34,8 @@ export interface LiveSummary {
   events_per_second: number;
   /** This connection's events the API dropped since the previous summary (the client read too slowly). */
   dropped: number;
+  /** Fewer active sessions than the minimum crowd: the API sent the figures as 0. */
+  suppressed: boolean;
 }
 
 export type LiveMessage =
@@ -105,7 +107,14 @@ function readSummary(value: Fields): LiveSummary | null {
   if (Number.isNaN(at) || !isCount(active_visitors) || !isCount(active_sessions) || !isCount(events_per_second)) {
     return null;
   }
-  return { at, active_visitors, active_sessions, events_per_second, dropped: isCount(dropped) ? dropped : 0 };
+  return {
+    at,
+    active_visitors,
+    active_sessions,
+    events_per_second,
+    dropped: isCount(dropped) ? dropped : 0,
+    suppressed: value.suppressed === true,
+  };
 }
 
 /** The message in a text frame, or null for anything the protocol does not define. */

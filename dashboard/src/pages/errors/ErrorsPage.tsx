@@ -6,6 +6,7 @@ import { useErrors } from '../../api/hooks';
 import type { ErrorGroup } from '../../api/types';
 import { usePageTitle } from '../../app/usePageTitle';
 import { QueryState } from '../../components/QueryState';
+import { SuppressedNote } from '../../components/SuppressedNote';
 import { formatUtc } from '../../lib/dates';
 import { formatCount } from '../../lib/format';
 import { sharedSearch } from '../../state/dashboardSearch';
@@ -82,7 +83,10 @@ export default function ErrorsPage() {
       <QueryState query={query} what="the errors">
         {(answer) =>
           answer.groups.length === 0 ? (
-            <p className="text-slate-700">No errors on these days.</p>
+            <div>
+              <p className="text-slate-700">No errors on these days.</p>
+              <SuppressedNote suppressed={answer.suppressed} noun="error group" />
+            </div>
           ) : (
             <div className="overflow-x-auto rounded-lg border border-slate-300 bg-white p-4">
               <table className="w-full text-left text-sm">
@@ -128,6 +132,7 @@ export default function ErrorsPage() {
                   ))}
                 </tbody>
               </table>
+              <SuppressedNote suppressed={answer.suppressed} noun="error group" />
             </div>
           )
         }

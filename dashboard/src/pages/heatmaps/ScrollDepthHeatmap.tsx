@@ -1,6 +1,7 @@
 // How far down the page its views got: every row tinted by the share of views that
 // reached it, and the lines 75 %, 50 % and 25 % of the views reached, at their depth.
 import type { ScrollDepthAnswer } from '../../api/heatmaps';
+import { SuppressedNote } from '../../components/SuppressedNote';
 import { formatCount, formatPercent } from '../../lib/format';
 import { describeDepthRow } from './cellText';
 import { drawScrollDepth } from './draw';
@@ -45,6 +46,7 @@ export function DepthSummary({ answer, folds, device }: { answer: ScrollDepthAns
           ))}
         </ul>
       )}
+      <SuppressedNote suppressed={answer.suppressed} noun="depth row" />
       <DepthLegend />
     </>
   );

@@ -55,7 +55,7 @@ export function LiveFigures({ summaries, dropped, filtered }: LiveFiguresProps) 
               {figure.label} <span className="text-slate-600">{figure.detail}</span>
             </dt>
             <dd className="mt-1 text-2xl font-semibold tabular-nums">
-              {latest === undefined ? '–' : figure.format(figure.value(latest))}
+              {latest === undefined || latest.suppressed ? '–' : figure.format(figure.value(latest))}
             </dd>
             <dd className="mt-2">
               <Sparkline
@@ -71,6 +71,11 @@ export function LiveFigures({ summaries, dropped, filtered }: LiveFiguresProps) 
         {latest === undefined ? 'Waiting for the first figures. ' : ''}
         {filtered ? 'These figures are the whole site’s: the filters apply to the feed and the clicks only.' : ''}
       </p>
+      {latest?.suppressed ? (
+        <p className="text-sm text-slate-700" data-testid="suppressed-note">
+          Too few visitors are active right now to show these figures without singling anyone out.
+        </p>
+      ) : null}
       {dropped > 0 ? (
         <p className="text-sm text-amber-900">
           {formatCount(dropped)} events did not reach this page (it fell behind the stream); the feed misses them.

@@ -5,6 +5,7 @@ import { ApiError } from '../../api/client';
 import { type SiteRead, useBreakdown } from '../../api/hooks';
 import type { Breakdown } from '../../api/types';
 import { QueryState } from '../../components/QueryState';
+import { SuppressedNote } from '../../components/SuppressedNote';
 import type { FilterKey, Filters } from '../../state/dashboardSearch';
 import { type BreakdownTableDefinition, displayValue, rowFilter } from './breakdowns';
 
@@ -97,7 +98,12 @@ export function BreakdownTable({ table, read, filters, onFilter }: BreakdownTabl
         <p className="py-3 text-sm text-slate-700">This API does not offer this breakdown yet.</p>
       ) : (
         <QueryState query={query} what={table.title.toLowerCase()}>
-          {(answer) => <Rows table={table} answer={answer} filters={filters} onFilter={onFilter} />}
+          {(answer) => (
+            <>
+              <Rows table={table} answer={answer} filters={filters} onFilter={onFilter} />
+              <SuppressedNote suppressed={answer.suppressed} />
+            </>
+          )}
         </QueryState>
       )}
     </section>
