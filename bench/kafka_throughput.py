@@ -162,7 +162,6 @@ def main() -> None:
         work = Path(tmp)
         env = {
             "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "INSIGHTLITE_IP_HASH_SECRET": SECRET,
             "INSIGHTLITE_LOG_LEVEL": "WARNING",
         }
         settings = load_settings(

@@ -63,7 +63,6 @@ def run_full(raw_file: Path, work: Path) -> dict[str, Any]:
     settings = load_settings(
         data_dir=work / "full",
         geoip_db=str(mmdb),
-        ip_hash_secret="bench-secret-0123456789",
         log_level="WARNING",
     )
     summary = run_pipeline(settings, InputSpec("file", path=str(raw_file)))

@@ -100,9 +100,14 @@ def run_floor(chunks: list[bytes], work: Path) -> dict[str, Any]:
 def stored_per_minute(work: Path) -> dict[str, float]:
     """Blob bytes per minute of recording, over every stored recording."""
     from connectors.archive.replays import ReplayBlobStore
+    from connectors.crypto import archive_cipher
+    from foundation.settings import load_settings
     from operators.replay_blobs import decode_blob
 
-    store = ReplayBlobStore(str(work / "full" / "archive"))
+    settings = load_settings(data_dir=str(work / "full"), log_level="WARNING")
+    store = ReplayBlobStore(
+        str(work / "full" / "archive"), cipher=archive_cipher(settings, actor="bench")
+    )
     total_bytes = 0
     total_ms = 0
     for _site, _session, names in store.sessions():

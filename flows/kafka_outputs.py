@@ -3,7 +3,8 @@
 Other consumers read `processed_events` (the anonymized events, keyed by
 session id) and `heatmap_updates` (the grid increments as they are written
 to ClickHouse, keyed by site); `dead_letter` holds every rejected event as
-the same masked JSON record the archive keeps.
+the same masked JSON record the archive keeps, its payload encrypted under the
+site's data key (connectors.crypto) unless encryption is turned off.
 
 Kafka output is at least once: after a crash, the records of the epochs the
 recovery store had not committed are produced again. Every record carries what
@@ -15,18 +16,23 @@ with the cell on `heatmap_updates`, and (`source`, `offset`, `stage`) on
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 import pyarrow as pa
 
+from connectors.crypto import ArchiveCipher, archive_cipher, seal_dead_letter
 from connectors.kafka.record_sink import KafkaRecordsSink, KeyedRecord
 from connectors.kafka.topics import DEAD_LETTER, HEATMAP_UPDATES, PROCESSED_EVENTS, topic_name
+from connectors.retry import retry_forever
 from foundation.metrics import SINK_RETRIES
 from foundation.settings import Settings
 from operators.batching import Chunk
 from operators.model import EVENT_COLUMN_COUNT, AnonymizedEvent
+
+KEY_STORE_ERRORS: tuple[type[BaseException], ...] = (OSError, ConnectionError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,11 @@ class KafkaOutputs:
     processed_events: str
     heatmap_updates: str
     dead_letter: str
+    # Encrypts the dead letters' payloads; None leaves them in clear.
+    cipher: ArchiveCipher | None = None
+
+    def dead_letter_messages(self, chunk: Chunk) -> list[KeyedRecord]:
+        return dead_letter_messages(chunk, self.cipher)
 
     def sink(self, topic_name: str) -> KafkaRecordsSink:
         on_retry = SINK_RETRIES.labels(f"kafka.{topic_name}").inc
@@ -53,6 +64,7 @@ def kafka_outputs(settings: Settings) -> KafkaOutputs:
         topic_name(settings, PROCESSED_EVENTS),
         topic_name(settings, HEATMAP_UPDATES),
         topic_name(settings, DEAD_LETTER),
+        archive_cipher(settings),
     )
 
 
@@ -88,10 +100,20 @@ def heatmap_messages(chunk: Chunk) -> list[KeyedRecord]:
     ]
 
 
-def dead_letter_messages(chunk: Chunk) -> list[KeyedRecord]:
-    """Every rejected event's masked dead-letter record, keyed by site when it has one."""
+def dead_letter_messages(chunk: Chunk, cipher: ArchiveCipher | None = None) -> list[KeyedRecord]:
+    """Every rejected event's masked dead-letter record, keyed by site when it has one,
+    its payload encrypted when there is a cipher."""
     records: list[KeyedRecord] = []
     for record in chunk.rows:
+        if cipher is not None:
+            # The key store (a folder, S3, KMS) can be down for a while: retried,
+            # like a sink's write, rather than stopping the worker.
+            record = retry_forever(
+                functools.partial(seal_dead_letter, cipher, record),
+                retryable=KEY_STORE_ERRORS,
+                what="encrypt a dead letter",
+                on_retry=SINK_RETRIES.labels("kafka.dead_letter.encrypt").inc,
+            )
         site = record.get("site_id")
         records.append((site.encode() if isinstance(site, str) else None, orjson.dumps(record)))
     return records

@@ -25,7 +25,6 @@ from bytewax.outputs import Sink
 from flows.batcher import Clock, archive_files, batch_rows, system_clock
 from flows.kafka_outputs import (
     KafkaOutputs,
-    dead_letter_messages,
     event_messages,
     heatmap_messages,
 )
@@ -246,7 +245,8 @@ def dead_letter_outputs(
 
     rejects = op.filter_map(f"{prefix}dead_letters", batches, dead_letter_chunk)
     if kafka is not None:
-        dead_messages = op.map(f"{prefix}dead_letter_messages", rejects, dead_letter_messages)
+        # The topic's records carry the payload encrypted, like the archive's files.
+        dead_messages = op.map(f"{prefix}dead_letter_messages", rejects, kafka.dead_letter_messages)
         op.output(f"{prefix}kafka_dead_letter", dead_messages, kafka.sink(kafka.dead_letter))
     if sink is not None:
         # Files of fixed source-offset ranges like the events archive: a replay

@@ -11,7 +11,9 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 
 from connectors.archive import ArchiveWriter
-from connectors.flow_sinks import ArchiveSink, ReplayBlobSink, clickhouse_sink, is_embedded
+from connectors.crypto import archive_cipher
+from connectors.crypto.sinks import EncryptedDeadLetterSink, EncryptedReplayBlobSink
+from connectors.flow_sinks import clickhouse_sink, is_embedded
 from connectors.refusals import RefusedRows
 from connectors.sources import JsonLinesSource
 from flows.kafka_outputs import KafkaOutputs
@@ -85,16 +87,18 @@ def add_replay(
 
     url = settings.resolved_clickhouse_url
     archive_url = settings.resolved_archive_url
+    # Recordings and the dead letters' payloads are encrypted under per-site data keys.
+    cipher = archive_cipher(settings)
     outputs = ReplayOutputs(
-        blobs=ReplayBlobSink(archive_url, totals=totals),
+        blobs=EncryptedReplayBlobSink(archive_url, cipher=cipher, totals=totals),
         chunks=clickhouse_sink(
             url,
             settings.clickhouse_database,
             REPLAY_CHUNKS_TABLE,
             totals,
-            refused=RefusedRows(ArchiveWriter(archive_url), totals=totals),
+            refused=RefusedRows(ArchiveWriter(archive_url, cipher=cipher), totals=totals),
         ),
-        dead_letter=ArchiveSink(archive_url, kind="dead_letter", totals=totals),
+        dead_letter=EncryptedDeadLetterSink(archive_url, cipher=cipher, totals=totals),
         clickhouse_single_writer=is_embedded(url),
     )
     attach_replay(

@@ -22,10 +22,12 @@ from typing import Any
 
 import orjson
 
+from foundation.settings.common import SITE_ID_PATTERN
 from operators.model import PROCESSOR, Rejected
 from operators.pii import IP_MASK, REDACTED, is_sensitive_key, mask_json_value, mask_text
 from operators.replay_mask import mask_events
 from operators.replay_model import REPLAY_STAGES
+from operators.schema_rules import UUID_RE
 
 MAX_PAYLOAD_CHARS = 64 * 1024
 # Contract fields that hold numbers: kept as they are when they are numbers, so
@@ -156,8 +158,20 @@ def mask_replay_payload(payload: Any) -> Any:
     return masked
 
 
+def _payload_field(payload: Any, name: str, pattern: re.Pattern[str]) -> str | None:
+    """A field of a decoded payload when it is a valid value of its kind, else None."""
+    value = payload.get(name) if isinstance(payload, dict) else None
+    return value if type(value) is str and pattern.fullmatch(value) else None
+
+
 def dead_letter_record(rejected: Rejected, source: str, failed_at: int) -> dict[str, Any]:
-    """The stored form of a rejected event (a Snowplow-style bad row)."""
+    """The stored form of a rejected event (a Snowplow-style bad row).
+
+    ``site_id`` and ``session_id`` say whose record it is (to route, count and erase it
+    while its payload is encrypted): the site id from the stage, else the payload's when
+    valid; the session id the payload's when it is a valid UUID; None otherwise.
+    """
+    site_id = rejected.site_id or _payload_field(rejected.payload, "site_id", SITE_ID_PATTERN)
     return {
         "stage": rejected.stage,
         "reasons": [
@@ -166,7 +180,8 @@ def dead_letter_record(rejected: Rejected, source: str, failed_at: int) -> dict[
         "processor": PROCESSOR,
         "source": source,
         "offset": rejected.offset,
-        "site_id": mask_text(rejected.site_id) if rejected.site_id else None,
+        "site_id": mask_text(site_id) if site_id else None,
+        "session_id": _payload_field(rejected.payload, "session_id", UUID_RE),
         "received_at": rejected.received_at,
         "failed_at": failed_at,
         "payload": (

@@ -10,6 +10,10 @@ the request's fault. The one exception is the search for a page's picture
 (:meth:`ReplayArchive.page_snapshot`), which looks through several recordings: there a
 blob that is gone or damaged is skipped (and a damaged one logged), and only a failure
 to reach the archive is a 503.
+
+Blobs are stored encrypted under their site's data key (``connectors.crypto``) and read
+decrypted. A recording whose site's keys were destroyed (crypto-shredded) raises
+:class:`RecordingShredded`, answered 410 Gone with the reason, never a 5xx.
 """
 
 from __future__ import annotations
@@ -26,6 +30,13 @@ import anyio.to_thread
 
 from api.query.page_snapshot import PageLoad, SnapshotChunk, continue_page_load, scan_chunk
 from connectors.archive.replays import ReplayBlobStore
+from connectors.crypto import (
+    ArchiveCipher,
+    CryptoConfig,
+    DecryptionFailed,
+    KeyDestroyed,
+    archive_cipher,
+)
 from operators.replay_blobs import decode_blob
 
 log = logging.getLogger("insightlite.api")
@@ -41,25 +52,51 @@ class ArchiveUnavailable(Exception):
         self.reason = str(self)
 
 
-class ReplayArchive:
-    """One recording's blobs: list, stream, delete (see the module doc)."""
+class RecordingShredded(Exception):
+    """The recording's site's data keys were destroyed: it can never be read (HTTP 410)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, cause: KeyDestroyed) -> None:
+        super().__init__(str(cause))
+        self.reason = str(cause)
+
+
+class ReplayArchive:
+    """One recording's blobs: list, stream, delete (see the module doc).
+
+    ``open_cipher`` builds the cipher that decrypts the blobs, on first use (None:
+    blobs are read as stored, and an encrypted one cannot be read).
+    """
+
+    def __init__(
+        self, url: str, *, open_cipher: Callable[[], ArchiveCipher | None] | None = None
+    ) -> None:
         self._url = url
+        self._open_cipher = open_cipher
         self._store: ReplayBlobStore | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(cls, settings: CryptoConfig) -> ReplayArchive:
+        """The archive the pipeline writes to, decrypted with the settings' keys."""
+        return cls(
+            settings.resolved_archive_url,
+            open_cipher=lambda: archive_cipher(settings, actor="query api"),
+        )
 
     def _get_store(self) -> ReplayBlobStore:
         # Built on first use: an API that never serves a recording never touches it,
         # and a URL the store refuses is a 503 of the replay routes, not a failed start.
         with self._lock:
             if self._store is None:
-                self._store = ReplayBlobStore(self._url)
+                cipher = None if self._open_cipher is None else self._open_cipher()
+                self._store = ReplayBlobStore(self._url, cipher=cipher)
             return self._store
 
     def _call(self, action: str, work: Callable[[ReplayBlobStore], T]) -> T:
         try:
             return work(self._get_store())
+        except KeyDestroyed as exc:
+            raise RecordingShredded(exc) from exc
         except Exception as exc:  # see the module doc: any backend's failure
             log.warning("replay archive not %s: %s: %s", action, type(exc).__name__, exc)
             raise ArchiveUnavailable(action) from exc
@@ -129,7 +166,10 @@ def _blob_events(store: ReplayBlobStore, name: str) -> list[Any] | None:
     """A blob's events; None when it is gone or damaged (other failures propagate)."""
     try:
         blob = store.read(name)
-    except FileNotFoundError:
+    except (FileNotFoundError, KeyDestroyed):
+        return None  # gone, or its site's keys destroyed: as good as gone
+    except DecryptionFailed as exc:
+        log.warning("replay blob skipped, not readable: %s: %s", type(exc).__name__, name)
         return None
     try:
         events = decode_blob(blob).get("events")

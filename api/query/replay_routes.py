@@ -3,7 +3,8 @@
 The list and the summaries come from ClickHouse (:mod:`api.query.replay_reads`), the
 events from the archive's blobs (:mod:`api.query.replay_archive`). A recording that does
 not exist, expired, or belongs to another site is a 404 alike (the site is the path's,
-which the token must grant). The session id must be a UUID (422 otherwise).
+which the token must grant). The session id must be a UUID (422 otherwise). The events
+of a recording whose site's keys were destroyed (crypto-shredding) are 410 Gone.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import uuid
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.query.auth import PERMISSION_REPLAY_DELETE, PERMISSION_REPLAY_READ, Principal
 from api.query.deps import COST_REPLAY_DELETE, COST_REPLAY_EVENTS, SitePath, permitted, services
 from api.query.models import ErrorBody, Replay, ReplaysPage, ReplaysQuery
+from api.query.replay_archive import RecordingShredded
 from api.query.rest import ERROR_RESPONSES, json_answer, not_found
 
 _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
@@ -28,6 +30,13 @@ _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 }
 _NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
     404: {"model": ErrorBody, "description": "No such recording for the site, or it expired."}
+}
+_GONE: Final[dict[int | str, dict[str, Any]]] = {
+    410: {
+        "model": ErrorBody,
+        "description": "The recording's site's encryption keys were destroyed: its events "
+        "can never be read again.",
+    }
 }
 _EVENTS_BODY: Final[dict[int | str, dict[str, Any]]] = {
     200: {
@@ -74,7 +83,7 @@ async def replay(
 @router.get(
     "/{session_id}/events",
     response_class=StreamingResponse,
-    responses={**_EVENTS_BODY, **_NOT_FOUND},
+    responses={**_EVENTS_BODY, **_NOT_FOUND, **_GONE},
 )
 async def replay_events(
     request: Request, site: SitePath, session_id: SessionIdPath, _: ReplayStreamer
@@ -87,7 +96,11 @@ async def replay_events(
     names = await found.replays.chunk_names(site, session_id)
     if not names:
         return not_found("the recording has no stored events")
-    return StreamingResponse(await found.replays.open_events(names), media_type="application/json")
+    try:
+        pieces = await found.replays.open_events(names)
+    except RecordingShredded as exc:
+        return JSONResponse({"error": "gone", "message": exc.reason}, status_code=410)
+    return StreamingResponse(pieces, media_type="application/json")
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response, responses=_NOT_FOUND)

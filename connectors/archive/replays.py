@@ -3,6 +3,11 @@
 The names and the encoding are ``operators.replay_blobs``'; this module reads and
 writes them through the archive's destination (a local folder, S3 or memory), so the
 replay step and the query API see the same objects.
+
+With a cipher (``connectors.crypto``) every blob is stored encrypted under its site's
+data key, with its name as associated data; reading decrypts it. A blob written
+before encryption was turned on is read as it is. A recording whose site's keys were
+destroyed raises ``KeyDestroyed``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from connectors.archive.destinations import FsspecDestination
+
+# Submodules, not the package: connectors.crypto's own imports reach the archive's.
+from connectors.crypto.cipher import ArchiveCipher
+from connectors.crypto.envelope import NoKeyConfigured, is_encrypted
 from operators.replay_blobs import (
     BLOB_SUFFIX,
     REPLAYS_FOLDER,
@@ -20,18 +29,36 @@ from operators.replay_blobs import (
 )
 
 
+def blob_site(name: str) -> str:
+    """The site a blob name belongs to (``replays/site=<id>/session=<id>/<file>``)."""
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != REPLAYS_FOLDER or not parts[1].startswith("site="):
+        raise ValueError(f"{name!r} is not a recording blob name")
+    return parts[1].removeprefix("site=")
+
+
 class ReplayBlobStore:
     """Write, list, stream and delete recordings' blobs under ``<archive>/replays/``."""
 
-    def __init__(self, url: str, *, storage_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+        cipher: ArchiveCipher | None = None,
+    ) -> None:
         self.destination = FsspecDestination(url, storage_options=storage_options)
+        self.cipher = cipher
 
     @property
     def url(self) -> str:
         return self.destination.url
 
     def write(self, name: str, blob: bytes) -> None:
-        """Store one blob, replacing one of the same name (atomically)."""
+        """Store one blob, replacing one of the same name (atomically); encrypted when
+        the store has a cipher (a fresh nonce: a rewrite has other bytes, same content)."""
+        if self.cipher is not None:
+            blob = self.cipher.encrypt(blob_site(name), name, blob)
         self.destination.write_bytes(name, blob)
 
     def chunk_names(self, site_id: str, session_id: str) -> list[str]:
@@ -44,7 +71,15 @@ class ReplayBlobStore:
         ]
 
     def read(self, name: str) -> bytes:
-        return self.destination.read_bytes(name)
+        """One blob as ``operators.replay_blobs`` encoded it (decrypted). Raises
+        ``KeyDestroyed`` when its site's keys were shredded, ``DecryptionFailed`` when
+        it was tampered with or moved, ``FileNotFoundError`` when there is none."""
+        data = self.destination.read_bytes(name)
+        if not is_encrypted(data):
+            return data
+        if self.cipher is None:
+            raise NoKeyConfigured(f"recording blob {name} is encrypted and encryption is off")
+        return self.cipher.decrypt(blob_site(name), name, data)
 
     def stream_events(self, names: list[str]) -> Iterator[bytes]:
         """One JSON array of every event of the given blobs, in their order, produced

@@ -5,6 +5,10 @@ Layout under the archive root::
     events/year=YYYY/month=MM/day=DD/{name}.parquet
     dead_letter/year=YYYY/month=MM/day=DD/{name}.jsonl
 
+Dead letters' payloads are encrypted when the writer has a cipher
+(``connectors.crypto.dead_letters``): the other fields stay in clear to route, count
+and erase them; reading decrypts them.
+
 Days are UTC. ``name`` comes from the caller and must be a deterministic function of
 the input (for example the source partition and offset range), so a replay of the same
 input writes the same paths and replaces the files instead of adding duplicates.
@@ -27,6 +31,8 @@ from connectors.archive.formats import (
     ParquetFormat,
     RecordFormat,
 )
+from connectors.crypto.cipher import ArchiveCipher
+from connectors.crypto.dead_letters import open_dead_letter, seal_dead_letter
 from foundation.units import DAY_MS
 
 __all__ = [
@@ -100,7 +106,9 @@ class ArchiveWriter:
         compression_level: int | None = None,
         storage_options: Mapping[str, Any] | None = None,
         events_format: RecordFormat | None = None,
+        cipher: ArchiveCipher | None = None,
     ) -> None:
+        self.cipher = cipher
         self.destination = FsspecDestination(url, storage_options=storage_options)
         parquet_format = ParquetFormat(compression, compression_level)
         self.events_format: RecordFormat = (
@@ -179,8 +187,9 @@ class ArchiveWriter:
         """Write dead-letter records as JSON lines split by UTC day.
 
         The day is that of ``received_at`` (epoch ms), or of ``failed_at`` for a record
-        that has none. Records are written as given: masking is the caller's duty.
-        Returns the written paths, oldest day first; no records writes nothing.
+        that has none. Records are written as given (masking is the caller's duty),
+        with their payload encrypted when the writer has a cipher. Returns the written
+        paths, oldest day first; no records writes nothing.
         """
         validate_name(name)
         records_by_day: dict[date, list[Mapping[str, Any]]] = {}
@@ -197,6 +206,8 @@ class ArchiveWriter:
                     f"dead letter {index} has neither received_at nor failed_at as "
                     "integer epoch milliseconds"
                 )
+            if self.cipher is not None:
+                record = seal_dead_letter(self.cipher, record)
             records_by_day.setdefault(day, []).append(record)
         extension = self.dead_letter_format.extension
         encoded = [
@@ -234,11 +245,20 @@ class ArchiveWriter:
             return pa.table({})
         return pa.concat_tables(tables, promote_options="default")
 
-    def read_dead_letters(self, day: date | None = None) -> list[dict[str, Any]]:
-        """All dead letters, or one UTC day's, in path order then line order."""
+    def read_dead_letters(
+        self, day: date | None = None, *, skip_shredded: bool = False
+    ) -> list[dict[str, Any]]:
+        """All dead letters, or one UTC day's, in path order then line order, with
+        their payloads decrypted.
+
+        A record whose site's keys were destroyed raises ``KeyDestroyed``; with
+        ``skip_shredded`` it is returned with its clear fields and
+        ``payload_shredded: true`` instead.
+        """
         records: list[dict[str, Any]] = []
         for path in self._archived_files(DEAD_LETTER_PREFIX, day, (".jsonl", ".jsonl.gz")):
-            records.extend(JsonLinesFormat.decode_records(self.destination.read_bytes(path)))
+            for record in JsonLinesFormat.decode_records(self.destination.read_bytes(path)):
+                records.append(open_dead_letter(self.cipher, record, skip_shredded=skip_shredded))
         return records
 
     def __repr__(self) -> str:

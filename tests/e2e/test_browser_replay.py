@@ -33,6 +33,7 @@ from playwright.sync_api import Browser, sync_playwright
 from api.query.app import create_app
 from connectors.archive import ArchiveWriter
 from connectors.archive.replays import ReplayBlobStore
+from connectors.crypto import archive_cipher
 from connectors.kafka.topics import create_topics, topic_name, topic_names
 from devtools.local_kafka import LocalKafka
 from foundation.settings import load_settings
@@ -297,7 +298,9 @@ def rebuild(
 def stored_bytes(data_dir: Path, bootstrap: str, prefix: str) -> dict[str, bytes]:
     """Every output of the recording, as bytes to scan."""
     settings = load_settings(kafka_bootstrap_servers=bootstrap, kafka_topic_prefix=prefix)
-    store = ReplayBlobStore(str(data_dir / "archive"))
+    # Blobs and dead letters are stored encrypted: scanned decrypted, with the run's keys.
+    cipher = archive_cipher(load_settings(data_dir=data_dir))
+    store = ReplayBlobStore(str(data_dir / "archive"), cipher=cipher)
     blobs = b"".join(
         gzip.decompress(store.read(name))
         for _site, _session, names in store.sessions()
@@ -305,7 +308,7 @@ def stored_bytes(data_dir: Path, bootstrap: str, prefix: str) -> dict[str, bytes
     )
     rows = orjson.dumps(query_json(data_dir, "SELECT * FROM session_replay_chunks FINAL"))
     topic = orjson.dumps(raw_events(bootstrap, topic_name(settings, "replay_events")))
-    dead = orjson.dumps(ArchiveWriter(str(data_dir / "archive")).read_dead_letters())
+    dead = orjson.dumps(ArchiveWriter(str(data_dir / "archive"), cipher=cipher).read_dead_letters())
     return {"blobs": blobs, "chunk rows": rows, "replay_events topic": topic, "dead letters": dead}
 
 
@@ -324,7 +327,6 @@ def test_a_recording_from_chromium_is_stored_masked_and_rebuilt(
         **os.environ,
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,
-        "INSIGHTLITE_IP_HASH_SECRET": "replay-e2e-secret-0123456789",
     }
     collector_log = tmp_path / "collector.log"
     with running_collector(env, collector_log) as collector:

@@ -23,6 +23,13 @@ import xxhash
 
 from connectors.archive import ArchiveWriter, JsonLinesFormat
 from connectors.archive.replays import ReplayBlobStore
+from connectors.crypto import (
+    ENCRYPTED_FIELD,
+    ArchiveCipher,
+    archive_cipher,
+    is_encrypted,
+    open_dead_letter,
+)
 from connectors.kafka.topics import topic_name
 from devtools.generator import generate_records
 from devtools.generator.replay import generate_replay_records
@@ -31,6 +38,7 @@ from foundation.settings import load_settings
 from tests.dates import RECENT_NOON_MS
 from tests.e2e.cli import query_json, start_insightlite
 from tests.flows.test_kafka_flow import produce_raw, raw_topic_with, run_kafka
+from tests.flows.test_sessions_flow import HEAT_CELL
 from tests.kafka_fixture import read_topic, topic_size
 
 EVENTS = 200_000
@@ -46,6 +54,16 @@ def _content(record: dict[str, Any]) -> bytes:
     """A dead letter without where and when it was written: the same in every run."""
     kept = {k: v for k, v in record.items() if k not in ("source", "offset", "failed_at")}
     return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)
+
+
+def _cipher(data_dir: Path) -> ArchiveCipher:
+    """The keys a run over ``data_dir`` encrypted its dead letters and recordings with.
+
+    Every rewrite after a crash encrypts with a fresh nonce: the outputs are compared
+    by what they decrypt to, byte for byte, after checking they are all encrypted."""
+    cipher = archive_cipher(load_settings(data_dir=data_dir))
+    assert cipher is not None
+    return cipher
 
 
 def _committed_epoch(recovery: Path) -> int:
@@ -86,20 +104,21 @@ def _tables(data_dir: Path) -> dict[str, Any]:
         data_dir,
         "SELECT count() AS rows, uniqExact(chunk_id) AS chunks FROM session_replay_chunks FINAL",
     )[0]
-    store = ReplayBlobStore(str(data_dir / "archive"))
-    blobs = {
-        name: xxhash.xxh64_hexdigest(store.read(name))
-        for _site, _session, names in store.sessions()
-        for name in names
-    }
+    cipher = _cipher(data_dir)
+    store = ReplayBlobStore(str(data_dir / "archive"), cipher=cipher)
+    names = [name for _site, _session, names in store.sessions() for name in names]
+    assert all(is_encrypted(store.destination.read_bytes(name)) for name in names)
+    blobs = {name: xxhash.xxh64_hexdigest(store.read(name)) for name in names}
     archive = ds.dataset(data_dir / "archive" / "events", partitioning="hive").to_table()
     ids = Counter(archive.column("event_id").to_pylist())
-    writer = ArchiveWriter(str(data_dir / "archive"))
+    writer = ArchiveWriter(str(data_dir / "archive"), cipher=cipher)
     dead = writer.read_dead_letters()
     # Where each dead letter was found, to say so when one is found twice.
     dead_paths: dict[bytes, list[str]] = {}
     for path in writer.destination.list("dead_letter"):
-        for record in JsonLinesFormat.decode_records(writer.destination.read_bytes(path)):
+        for stored in JsonLinesFormat.decode_records(writer.destination.read_bytes(path)):
+            assert "payload" not in stored and ENCRYPTED_FIELD in stored
+            record = open_dead_letter(cipher, stored)
             dead_paths.setdefault(_content(record), []).append(f"{path}@{record['offset']}")
     return {
         # Within a run, each rejected record once by its place in the input...
@@ -118,12 +137,13 @@ def _tables(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def _topics(bootstrap: str, prefix: str) -> dict[str, Any]:
+def _topics(bootstrap: str, prefix: str, data_dir: Path) -> dict[str, Any]:
     """Every output topic read back (read committed), and reduced by its record keys.
 
     The topics are at least once: a replay may produce a record again, always with
     the same key, so after dropping repeated keys they must equal a run without
-    crashes.
+    crashes. Dead letters are compared decrypted (with the keys of the run's
+    ``data_dir``), after checking none carries its payload in clear.
     """
     names = load_settings(kafka_bootstrap_servers=bootstrap, kafka_topic_prefix=prefix)
 
@@ -135,7 +155,10 @@ def _topics(bootstrap: str, prefix: str) -> dict[str, Any]:
         ]
 
     processed = read("processed_events")
-    dead = read("dead_letter")
+    cipher = _cipher(data_dir)
+    sealed = read("dead_letter")
+    assert all("payload" not in record and ENCRYPTED_FIELD in record for record in sealed)
+    dead = [open_dead_letter(cipher, record) for record in sealed]
     heat: dict[tuple[Any, ...], int] = {}
     for update in read("heatmap_updates"):
         cell = tuple(update[k] for k in HEAT_CELL)
@@ -149,17 +172,6 @@ def _topics(bootstrap: str, prefix: str) -> dict[str, Any]:
         "dead_contents": {_content(record) for record in dead},
         "heat": dict(heat_by_cell),
     }
-
-
-HEAT_CELL = (
-    "site_id",
-    "url_path",
-    "device_type",
-    "date_bucket",
-    "interaction_type",
-    "grid_x",
-    "grid_y",
-)
 
 
 @pytest.mark.slow
@@ -177,7 +189,6 @@ def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing
         env = {
             **os.environ,
             "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "INSIGHTLITE_IP_HASH_SECRET": "crash-test-secret-0123456",
             "INSIGHTLITE_KAFKA_BATCH_SIZE": "2000",
             "INSIGHTLITE_LOG_LEVEL": "WARNING",
             # The recordings are dated like the events, longer ago than the default
@@ -188,7 +199,7 @@ def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing
         expected = _tables(tmp_path / "truth")
         assert expected["events"]["n"] > EVENTS * 0.9
         assert truth["replay"]["stored"] > 100
-        expected_topics = _topics(bootstrap, "truth.")
+        expected_topics = _topics(bootstrap, "truth.", tmp_path / "truth")
 
         crashed = tmp_path / "crashed"
         recovery = tmp_path / "recovery"
@@ -218,7 +229,7 @@ def test_sigkill_three_times_and_a_broker_restart_lose_nothing_and_count_nothing
         # Resumed, not restarted from the beginning (which would read EVENTS again).
         assert 0 < final["events_in"] < EVENTS
         got = _tables(crashed)
-        got_topics = _topics(bootstrap, "crashed.")
+        got_topics = _topics(bootstrap, "crashed.", crashed)
 
     # Per output: what a run without crashes holds, and what the crashed run holds.
     print(  # shown with -s: the figures the notes quote

@@ -16,7 +16,9 @@ from typing import Any
 import orjson
 
 from connectors.archive import ArchiveWriter
+from connectors.crypto import archive_cipher
 from devtools.generator import generate_records
+from foundation.settings import load_settings
 from tests.dates import RECENT_NOON_MS
 from tests.e2e.cli import insightlite, query_json
 from tests.flows.test_kafka_flow import raw_topic_with, run_kafka
@@ -53,7 +55,6 @@ def test_poison_records_are_dead_lettered_and_everything_after_them_is_stored(
         **os.environ,
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
         "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,
-        "INSIGHTLITE_IP_HASH_SECRET": "poison-test-secret-0123456",
         "INSIGHTLITE_LOG_LEVEL": "WARNING",
     }
     data_dir = tmp_path / "data"
@@ -76,7 +77,9 @@ def test_poison_records_are_dead_lettered_and_everything_after_them_is_stored(
     stored = [row["id"] for row in query_json(data_dir, ids_sql)]
     assert len(stored) > 2_500
     assert stored == [row["id"] for row in query_json(truth_dir, ids_sql)]
-    dead = ArchiveWriter(str(data_dir / "archive")).read_dead_letters()
+    # Dead letters' payloads are encrypted: read them with the run's keys.
+    cipher = archive_cipher(load_settings(data_dir=data_dir))
+    dead = ArchiveWriter(str(data_dir / "archive"), cipher=cipher).read_dead_letters()
     codes = [reason["code"] for record in dead for reason in record["reasons"]]
     for reason, count in EXPECTED_REASONS.items():
         assert codes.count(reason) >= count

@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 
 from connectors.archive import ArchiveWriter
 from connectors.clickhouse import connect
+from connectors.crypto import archive_cipher
 from connectors.flow_sinks import close_deferred_clients
 from foundation.metrics import RunTotals
 from foundation.settings import Settings, load_settings
 from insightlite.runner import InputSpec, apply_schema, build_pipeline_flow
 from operators.model import RawBatch
-from tests.flows.factories import SECRET
 from tests.operators.conftest import RECEIVED_AT, make_event
 
 NOW = datetime.fromtimestamp(RECEIVED_AT / 1000, UTC)
@@ -163,7 +163,6 @@ def hostile_records(draw: st.DrawFn) -> list[bytes]:
 def _settings(directory: Path) -> Settings:
     return load_settings(
         data_dir=str(directory),
-        ip_hash_secret=SECRET,
         sink_batch_seconds=0.05,
         archive_flush_seconds=0.05,
     )
@@ -207,7 +206,8 @@ def test_hostile_records_are_stored_or_dead_lettered_and_the_run_goes_on(
     assert summary["accepted"] + summary["rejected_total"] - refused_by_sinks + summary[
         "filtered_total"
     ] == len(records)
-    archive = ArchiveWriter(config.resolved_archive_url)
+    # Dead letters' payloads are encrypted: read them with the run's keys.
+    archive = ArchiveWriter(config.resolved_archive_url, cipher=archive_cipher(config))
     dead = archive.read_dead_letters()
     stored_events = summary["accepted"] - summary["duplicates"]
     in_clickhouse = _count(config, "SELECT count() FROM events")

@@ -17,6 +17,7 @@ from bytewax.testing import TestingSource, run_main
 from connectors.archive import ArchiveWriter
 from connectors.archive.replays import ReplayBlobStore
 from connectors.clickhouse import apply_migrations, connect
+from connectors.crypto import archive_cipher
 from connectors.flow_sinks import ArchiveSink, ReplayBlobSink, clickhouse_sink
 from devtools.generator import generate_records
 from devtools.generator.replay import PLANTED_EMAIL, PLANTED_PHONE, generate_replay_records
@@ -102,7 +103,10 @@ def _recordings(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def _stored(data_dir: Path) -> dict[str, bytes]:
-    store = ReplayBlobStore(str(data_dir / "archive"))
+    # Decrypted with the run's keys (`insightlite run` encrypts; the flows built here
+    # with the plain sinks do not, and those blobs read as stored).
+    cipher = archive_cipher(load_settings(data_dir=str(data_dir)))
+    store = ReplayBlobStore(str(data_dir / "archive"), cipher=cipher)
     return {name: store.read(name) for _site, _session, names in store.sessions() for name in names}
 
 
