@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.visitor_keys import DailyKeys, VisitorKeyStore
+from connectors.visitor_keys.stores import open_key_store
 from flows.sessions import SessionsSpec
 from foundation.settings import Settings
 from foundation.units import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
@@ -30,9 +32,11 @@ from operators.session_state import RageRule
 from operators.sessionize import SessionConfig
 from operators.user_agent import UserAgentClassifier
 from operators.validate import EventValidator, ValidationConfig
+from operators.visitor import VisitorDeriver, VisitorResolver
 
 log = logging.getLogger("insightlite.stages")
-SECRET_FILE = "ip-hash.secret"
+SWEEP_INTERVAL_MS = HOUR_MS
+OLD_SECRET_FILE = "ip-hash.secret"
 
 
 @dataclass(frozen=True)
@@ -82,35 +86,64 @@ class Stages:
     later: list[tuple[str, Callable[[EventBatch], EventBatch]]]
 
 
-def ip_hash_secret(settings: Settings) -> bytes:
-    """The configured secret, or one created once under the data directory."""
-    if settings.ip_hash_secret is not None:
-        return settings.ip_hash_secret.get_secret_value().encode()
-    path = Path(settings.data_dir) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        log.warning(
-            "INSIGHTLITE_IP_HASH_SECRET is not set: created a random one in the data directory; "
-            "set it explicitly in production so every worker uses the same key",
-            extra={"path": str(path)},
-        )
-    return path.read_text().strip().encode()
+class PipelineKeys:
+    """The day keys the pipeline's stages ask for, with a sweep of expired keys at most
+    once per ``SWEEP_INTERVAL_MS`` of the clock passed in.
+
+    A key store that cannot be reached raises KeyStoreUnavailable out of the stage: an
+    infrastructure failure, so the batch is retried, never dead-lettered or hashed
+    without its key.
+    """
+
+    def __init__(self, keys: DailyKeys) -> None:
+        self.keys = keys
+        self._last_sweep_ms: int | None = None
+
+    def __call__(self, days: set[int]) -> dict[int, bytes]:
+        now = self.keys.now_ms()
+        if self._last_sweep_ms is None or now - self._last_sweep_ms >= SWEEP_INTERVAL_MS:
+            destroyed = self.keys.sweep()
+            self._last_sweep_ms = now
+            if destroyed:
+                log.info("destroyed the visitor keys of %d day(s)", len(destroyed))
+        return self.keys.keys(days)
 
 
-def build_stages(settings: Settings) -> Stages:
+def remove_old_secret_file(settings: Settings) -> None:
+    """Delete the secret earlier versions derived every day's IP-hash key from: while it
+    exists, the hashes stored with it can be recomputed."""
+    path = Path(settings.data_dir) / OLD_SECRET_FILE
+    if path.exists():
+        path.unlink()
+        log.warning("deleted the old IP-hash secret file %s: visitor keys are random now", path)
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def build_stages(
+    settings: Settings,
+    *,
+    key_store: VisitorKeyStore | None = None,
+    now_ms: Callable[[], int] = wall_clock_ms,
+) -> Stages:
+    """The stateless stages; the visitor keys come from ``key_store`` (by default the
+    store the settings name, with new keys from ``os.urandom``)."""
     configs = stage_configs(settings)
     validator = EventValidator(configs.validation)
-    classifier = UserAgentClassifier(settings.bot_patterns)
-    bot_filter = BotFilter(configs.bot_filter, classifier)
-    enricher = Enricher(configs.enrich, classifier)
-    if enricher.countries is None:
+    countries = configs.enrich.country_lookup()
+    if countries is None:
         log.info("country lookup is off: INSIGHTLITE_GEOIP_DB is empty")
     else:
-        log.info("country lookup from %s (%s)", settings.geoip_db, enricher.countries.database_type)
-    anonymizer = Anonymizer(ip_hash_secret(settings))
+        log.info("country lookup from %s (%s)", settings.geoip_db, countries.database_type)
+    deriver = VisitorDeriver(UserAgentClassifier(settings.bot_patterns), countries)
+    remove_old_secret_file(settings)
+    store = key_store if key_store is not None else open_key_store(settings, os.urandom)
+    resolver = VisitorResolver(deriver, PipelineKeys(DailyKeys(store, now_ms)))
+    bot_filter = BotFilter(resolver)
+    enricher = Enricher()
+    anonymizer = Anonymizer(settings.allowed_trait_keys)
     return Stages(
         validate=validator.apply,
         later=[

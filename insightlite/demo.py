@@ -59,17 +59,20 @@ SHOWCASE_QUERIES: tuple[tuple[str, str], ...] = (
 
 
 def write_busiest_heatmap(
-    client: ClickHouseClient, data_dir: Path, cell_height: int
+    client: ClickHouseClient, settings: Settings, data_dir: Path
 ) -> Path | None:
-    """Render the click heatmap of the page with the most clicks."""
+    """Render the click heatmap of the page with the most clicks (without the cells
+    too few sessions saw, as the API serves it)."""
     page = busiest_page(client)
     if page is None:
         return None
     flt = HeatmapFilter(site_id=page[0], url_path=page[1], interaction_type="click")
-    cells = fetch_cells(client, flt)
+    cells = fetch_cells(client, flt, min_crowd=settings.min_crowd_for(flt.site_id))
     path = data_dir / "heatmap-busiest-page.png"
     path.write_bytes(
-        render_heatmap_png(cells, title=describe_filter(flt), cell_height_px=cell_height)
+        render_heatmap_png(
+            cells, title=describe_filter(flt), cell_height_px=settings.heatmap_cell_height_px
+        )
     )
     return path
 
@@ -129,7 +132,7 @@ def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False)
     for title, sql in SHOWCASE_QUERIES:
         console.print(f"\n[bold]{title}[/bold]\n[dim]{sql}[/dim]")
         print_result(readonly_query(client, sql), console=console)
-    heatmap_png = write_busiest_heatmap(client, data_dir, settings.heatmap_cell_height_px)
+    heatmap_png = write_busiest_heatmap(client, settings, data_dir)
     if heatmap_png is not None:
         console.print(f"\n[bold]Click heatmap of the busiest page[/bold]: {heatmap_png}")
     archive = settings.resolved_archive_url
@@ -139,7 +142,8 @@ def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False)
         f"{settings.clickhouse_database}; tables events, sessions, heatmap_aggregates, "
         "session_replays)\n"
         f"  Parquet archive: {archive}/events/year=YYYY/month=MM/day=DD/\n"
-        f"  Dead letters: {archive}/dead_letter/ (JSON lines: stage, reasons, masked payload)\n"
+        f"  Dead letters: {archive}/dead_letter/ (JSON lines: stage, reasons, site and "
+        "session in clear; the masked payload encrypted with the site's data key)\n"
         f"  Session recordings: {archive}/replays/site=SITE/session=ID/ (gzip rrweb chunks)\n"
         "\n[bold]Query them[/bold]\n"
         f"  insightlite query --data-dir {data_dir} "

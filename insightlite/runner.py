@@ -26,7 +26,9 @@ from bytewax.testing import cluster_main, run_main
 
 from connectors.archive import ArchiveWriter
 from connectors.clickhouse import ClickHouseUnavailable, apply_migrations, connect, redact_url
-from connectors.clickhouse.retention import apply_replay_retention
+from connectors.clickhouse.retention import apply_settings_retention
+from connectors.crypto import archive_cipher
+from connectors.crypto.sinks import EncryptedDeadLetterSink
 from connectors.flow_sinks import (
     ArchiveSink,
     clickhouse_sink,
@@ -40,7 +42,7 @@ from devtools.sources import GeneratorSource
 from flows.cluster import run_local_cluster
 from flows.kafka_outputs import KafkaOutputs, kafka_outputs
 from flows.pipeline import BatchLimits, FlowOutputs, build_flow
-from flows.stages import build_sessions_spec, build_stages, ip_hash_secret
+from flows.stages import build_sessions_spec, build_stages
 from foundation.metrics import RunTotals
 from foundation.settings import ConfigError, Settings
 from insightlite.recovery import existing_recovery_config, recovery_config, with_kafka_recovery
@@ -123,14 +125,14 @@ def _starting_offset(settings: Settings) -> int:
 
 
 def apply_schema(settings: Settings) -> list[str]:
-    """Apply pending migrations and the replay retention, waiting for ClickHouse when it
+    """Apply pending migrations and the tables' retention settings, waiting for ClickHouse when it
     is not up yet."""
 
     def attempt() -> list[str]:
         client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
         try:
             applied = apply_migrations(client)
-            apply_replay_retention(client, settings.replay_retention_days)
+            apply_settings_retention(client, settings)
             return applied
         finally:
             # The embedded engine locks its directory: let go of it for the flow.
@@ -201,8 +203,10 @@ def build_pipeline_flow(
     url = settings.resolved_clickhouse_url
     database = settings.clickhouse_database
     archive_url = settings.resolved_archive_url
+    # Dead letters' payloads and recordings are encrypted under per-site data keys.
+    cipher = archive_cipher(settings)
     # Rows a destination refuses for their contents join the dead letters.
-    refused = RefusedRows(ArchiveWriter(archive_url), totals=totals)
+    refused = RefusedRows(ArchiveWriter(archive_url, cipher=cipher), totals=totals)
     outputs = FlowOutputs(
         clickhouse=clickhouse_sink(url, database, totals=totals, refused=refused),
         archive=ArchiveSink(
@@ -212,7 +216,7 @@ def build_pipeline_flow(
             totals=totals,
             refused=refused,
         ),
-        dead_letter=ArchiveSink(archive_url, kind="dead_letter", totals=totals),
+        dead_letter=EncryptedDeadLetterSink(archive_url, cipher=cipher, totals=totals),
         sessions=clickhouse_sink(url, database, "sessions", totals, refused=refused),
         heatmaps=clickhouse_sink(url, database, "heatmap_aggregates", totals, refused=refused),
         clickhouse_single_writer=is_embedded(url),
@@ -320,7 +324,6 @@ def worker_kwargs(
     """What each worker process of a local multi-process run is given."""
     return {
         "settings_json": settings_json_with_secrets(settings),
-        "secret": ip_hash_secret(settings).decode(),
         "spec": asdict(spec),
         "now_ms": int(now.timestamp() * 1000),
         "summary_dir": summary_dir,
@@ -354,13 +357,12 @@ def worker_process_flow(
     process_id: int,
     process_count: int,
     settings_json: str,
-    secret: str,
     spec: dict[str, Any],
     now_ms: int,
     summary_dir: str,
 ) -> tuple[Dataflow, Callable[[], None]]:
     """Build the flow in a worker process; its totals go to a file when it ends."""
-    settings = worker_settings(settings_json, secret)
+    settings = worker_settings(settings_json)
     totals = RunTotals()
     flow = build_pipeline_flow(
         settings,

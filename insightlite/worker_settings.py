@@ -2,7 +2,7 @@
 
 A worker is a fresh process: it gets the parent's settings as JSON, secrets
 included, rather than reading the environment again (the parent may have been
-given flags, and a random IP-hash key is made once, by the parent).
+given flags).
 """
 
 from __future__ import annotations
@@ -33,9 +33,6 @@ def _json_value(value: object) -> object:
     raise TypeError(f"cannot hand a {type(value).__name__} setting to worker processes")
 
 
-def worker_settings(settings_json: str, secret: str) -> Settings:
+def worker_settings(settings_json: str) -> Settings:
     """The settings a worker process runs with, from `settings_json_with_secrets`."""
-    data = orjson.loads(settings_json)
-    # Made (or read) once by the parent: every worker must hash with the same key.
-    data["ip_hash_secret"] = secret
-    return Settings.model_validate(data)
+    return Settings.model_validate(orjson.loads(settings_json))

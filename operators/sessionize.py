@@ -171,6 +171,7 @@ class SessionShard:
                     gx,
                     gy,
                     ts - ts % window_ms,
+                    sid,
                 )
                 heat[cell] = heat.get(cell, 0) + 1
                 if kind == KIND_CLICK:
@@ -298,19 +299,30 @@ class SessionShard:
     ) -> None:
         device = row["device_type"]
         site = session.site_id
+        sid = session.session_id
         window_ms = self.grid.window_ms
         cell_h = self.grid.cell_height_px
         for ts, click in summary.rage_clicks:
             interaction = RAGE_CLICK + (FIXED_SUFFIX if click.fixed else "")
             heat[
                 cell_key(
-                    site, click.path, device, ts, interaction, click.grid_x, click.grid_y, window_ms
+                    site,
+                    click.path,
+                    device,
+                    ts,
+                    interaction,
+                    click.grid_x,
+                    click.grid_y,
+                    window_ms,
+                    session.session_id,
                 )
             ] += 1
         for view_ts, path, bottom in summary.page_depths:
             if bottom >= 0:
                 row_index = min(65_535, bottom // cell_h)
-                heat[cell_key(site, path, device, view_ts, SCROLL, 0, row_index, window_ms)] += 1
+                heat[
+                    cell_key(site, path, device, view_ts, SCROLL, 0, row_index, window_ms, sid)
+                ] += 1
 
     @property
     def open_sessions(self) -> int:

@@ -28,6 +28,7 @@ from api.query.cache import ResponseCache
 from api.query.client_pool import ClientPool
 from api.query.dashboard import install_dashboard
 from api.query.deps import RATE_LIMIT_STATE, Services
+from api.query.erasure_routes import erasure_router
 from api.query.error_handlers import error_response, install_error_handlers
 from api.query.exports import ExportManager
 from api.query.graphql import graphql_router
@@ -43,6 +44,7 @@ from api.query.rest import router as rest_router
 from api.query.webhooks import WebhookSender
 from connectors.archive import FsspecDestination
 from connectors.clickhouse import ClickHouseClient, connect
+from connectors.crypto import site_key_destroyer
 from foundation.settings import Settings, load_settings
 
 log = logging.getLogger("insightlite.api")
@@ -182,6 +184,7 @@ def _build_services(
         webhook_urls=settings.webhook_urls,
         webhook_sender=_webhook_sender(settings, metrics, clock, webhook_sleep),
         max_range_days=settings.api_max_range_days,
+        min_crowd=settings.min_crowd_for,
         clock=clock,
         on_finished=lambda kind, state: metrics.exports.labels(kind, state).inc(),
     )
@@ -194,6 +197,7 @@ def _build_services(
             cell_height_px=settings.heatmap_cell_height_px,
             max_range_days=settings.api_max_range_days,
             replay_retention_days=settings.replay_retention_days,
+            min_crowd=settings.min_crowd_for,
             clock=clock,
         ),
         verifier=verifier,
@@ -202,7 +206,7 @@ def _build_services(
         metrics=metrics,
         slots=TokenSlots(settings.api_max_requests_per_token, settings.api_max_queries_per_token),
         # The blobs are where the pipeline's replay step writes them.
-        replays=ReplayArchive(settings.resolved_archive_url),
+        replays=ReplayArchive.for_settings(settings),
         clock=clock,
     )
     return _Wiring(services=services, cache=cache, in_memory_limiter=in_memory_limiter)
@@ -313,6 +317,10 @@ def create_app(
     # The live stream (a WebSocket) and its source, which stop with the app.
     live_clients = client_factory or _clickhouse_factory(settings)
     app.include_router(live_router(wiring.services, live_clients))
+    # Erasure (permission data:erase), on a client of its own.
+    app.include_router(
+        erasure_router(live_clients, key_destroyer=site_key_destroyer(settings, actor="query api"))
+    )
     install_dashboard(app, settings.api_dashboard_dir)
     return app
 

@@ -50,6 +50,8 @@ PERMISSION_EXPORT = "export:write"
 PERMISSION_REPLAY_READ = "replay:read"
 PERMISSION_REPLAY_DELETE = "replay:delete"
 PERMISSION_LIVE = "live:read"
+# Erase a session or a whole site from every store (api.query.erasure_routes).
+PERMISSION_DATA_ERASE = "data:erase"
 PERMISSIONS: Final = (
     PERMISSION_STATS,
     PERMISSION_SESSIONS,
@@ -58,6 +60,7 @@ PERMISSIONS: Final = (
     PERMISSION_REPLAY_READ,
     PERMISSION_REPLAY_DELETE,
     PERMISSION_LIVE,
+    PERMISSION_DATA_ERASE,
 )
 
 REQUIRED_CLAIMS: Final = ("exp", "iat", "sub", "aud", "iss")

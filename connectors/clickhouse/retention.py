@@ -1,10 +1,9 @@
-"""How long recordings stay in ClickHouse: the replay tables' TTL and deleting expired ones.
+"""How long ClickHouse keeps rows: every table's TTL, and deleting expired recordings.
 
-Migration ``0002_session_replays`` creates ``session_replay_chunks`` and
-``session_replays`` with ``TTL toDateTime(end_time) + INTERVAL 30 DAY``; an applied
-migration is never edited, so ``INSIGHTLITE_REPLAY_RETENTION_DAYS`` is applied here with
-``ALTER TABLE ... MODIFY TTL``, only when the TTL differs: a restart with the same
-setting starts no mutation.
+The migrations create each table with its default TTL; an applied migration is never
+edited, so the retention settings (``INSIGHTLITE_*_RETENTION_*``) are applied here with
+``ALTER TABLE ... MODIFY TTL``, only for a table whose TTL differs: a restart with the
+same settings starts no mutation.
 
 The sweep (``connectors.archive.replay_retention``) deletes whole recordings: every row of
 a recording whose newest row (in either table) ended before the cutoff, never the older
@@ -17,7 +16,9 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from .base import ClickHouseClient, ClickHouseError, validate_identifier
 
@@ -33,62 +34,9 @@ KEYS_PER_STATEMENT = 2_000
 
 # The TTL clause of system.tables' engine_full: after the sorting key, before SETTINGS.
 _TTL_CLAUSE = re.compile(r"\sTTL\s+(.+?)(?:\s+SETTINGS\s.*)?\Z", re.S)
-# How ClickHouse prints ``toDateTime(end_time) + INTERVAL N DAY`` back (or as written).
-_RETENTION_TTL = re.compile(
-    r"toDateTime\(end_time\)\s*\+\s*(?:toIntervalDay\((\d+)\)|INTERVAL\s+(\d+)\s+DAY)", re.I
-)
 
 RecordingKey = tuple[str, str]
 """A recording: (site id, session id as a lower-case UUID string)."""
-
-
-def replay_ttl(days: int) -> str:
-    """The replay tables' TTL expression for ``days`` of retention."""
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise ValueError(f"replay retention must be a whole number of days >= 1, got {days!r}")
-    return f"toDateTime(end_time) + INTERVAL {days} DAY"
-
-
-def ttl_days(engine_full: str) -> int | None:
-    """The retention in days of a replay table's engine text; None when its TTL is missing
-    or is not ``toDateTime(end_time) + <days>``."""
-    clause = _TTL_CLAUSE.search(engine_full)
-    if clause is None:
-        return None
-    match = _RETENTION_TTL.fullmatch(clause.group(1).strip())
-    if match is None:
-        return None
-    return int(match.group(1) or match.group(2))
-
-
-def _engines(client: ClickHouseClient, database: str) -> dict[str, str]:
-    """engine_full of the replay tables that exist."""
-    result = client.query(
-        "SELECT name, engine_full FROM system.tables "
-        "WHERE database = {database:String} AND name IN {tables:Array(String)}",
-        {"database": database, "tables": list(REPLAY_TABLES)},
-    )
-    return {str(name): str(engine) for name, engine in result.rows}
-
-
-def apply_replay_retention(client: ClickHouseClient, days: int) -> bool:
-    """Set both replay tables' TTL to ``days`` after a recording's end when it differs;
-    return whether a table changed. Run it after the migrations, which create them."""
-    ttl = replay_ttl(days)
-    database = validate_identifier(client.database, "database name")
-    engines = _engines(client, database)
-    changed = False
-    for table in REPLAY_TABLES:
-        if table not in engines:
-            raise ClickHouseError(
-                f"table {database}.{table} does not exist: apply the schema migrations first"
-            )
-        if ttl_days(engines[table]) == days:
-            continue
-        logger.info("setting the TTL of %s.%s to %d days after end_time", database, table, days)
-        client.command(f"ALTER TABLE {database}.{table} MODIFY TTL {ttl}")
-        changed = True
-    return changed
 
 
 def _ends(database: str, tables: Iterable[str]) -> str:
@@ -109,7 +57,7 @@ def expired_recordings(client: ClickHouseClient, cutoff: datetime) -> set[Record
     none."""
     _check_cutoff(cutoff)
     database = validate_identifier(client.database, "database name")
-    tables = [table for table in REPLAY_TABLES if table in _engines(client, database)]
+    tables = list(table_engines(client, REPLAY_TABLES))
     if not tables:
         return set()
     result = client.query(
@@ -146,7 +94,7 @@ def recordings_kept(
     after ``cutoff``: the tables say they are still kept."""
     _check_cutoff(cutoff)
     database = validate_identifier(client.database, "database name")
-    tables = [table for table in REPLAY_TABLES if table in _engines(client, database)]
+    tables = list(table_engines(client, REPLAY_TABLES))
     wanted = _in_tables(keys)
     kept: set[RecordingKey] = set()
     if not tables or not wanted:
@@ -170,7 +118,7 @@ def delete_recordings(client: ClickHouseClient, keys: Iterable[RecordingKey]) ->
     wanted = _in_tables(keys)
     if not wanted:
         return
-    existing = _engines(client, database)
+    existing = table_engines(client, REPLAY_TABLES)
     for table in REPLAY_TABLES:
         if table not in existing:
             continue
@@ -180,3 +128,109 @@ def delete_recordings(client: ClickHouseClient, keys: Iterable[RecordingKey]) ->
                 "WHERE (site_id, session_id) IN {keys:Array(Tuple(String, UUID))}",
                 {"keys": list(batch)},
             )
+
+
+# --- Every table's retention ----------------------------------------------------------
+
+# A TTL ClickHouse prints back: ``<expr> + toIntervalMonth(N)`` or as written.
+_ANY_TTL = re.compile(
+    r"(?P<expr>.+?)\s*\+\s*(?:toInterval(?P<fn_unit>Day|Month)\((?P<fn_n>\d+)\)"
+    r"|INTERVAL\s+(?P<n>\d+)\s+(?P<unit>DAY|MONTH))",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class TableTTL:
+    """A table's TTL: rows go ``amount`` ``unit``s after ``time_expression``."""
+
+    table: str
+    time_expression: str
+    unit: str  # DAY or MONTH
+    amount: int
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("DAY", "MONTH"):
+            raise ValueError(f"TTL unit must be DAY or MONTH, got {self.unit!r}")
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 1:
+            raise ValueError(f"retention of {self.table} must be >= 1, got {self.amount!r}")
+
+    @property
+    def expression(self) -> str:
+        return f"{self.time_expression} + INTERVAL {self.amount} {self.unit}"
+
+
+class RetentionConfig(Protocol):
+    """The settings the tables' TTLs come from (``foundation.settings``)."""
+
+    events_retention_months: int
+    sessions_retention_months: int
+    heatmap_retention_months: int
+    replay_retention_days: int
+
+
+def table_ttls(settings: RetentionConfig) -> list[TableTTL]:
+    """Every table's TTL as the settings give it (the archive's retention is applied by
+    ``connectors.archive`` sweeps and the bucket's lifecycle rules, not here)."""
+    return [
+        TableTTL("events", "toDateTime(timestamp)", "MONTH", settings.events_retention_months),
+        TableTTL("sessions", "toDateTime(end_time)", "MONTH", settings.sessions_retention_months),
+        TableTTL("heatmap_aggregates", "date_bucket", "MONTH", settings.heatmap_retention_months),
+        *(
+            TableTTL(table, "toDateTime(end_time)", "DAY", settings.replay_retention_days)
+            for table in REPLAY_TABLES
+        ),
+    ]
+
+
+def parse_ttl(engine_full: str) -> tuple[str, str, int] | None:
+    """(time expression, DAY or MONTH, amount) of a table's engine text; None when it
+    has no TTL of the form ``<expr> + <interval>``."""
+    clause = _TTL_CLAUSE.search(engine_full)
+    if clause is None:
+        return None
+    match = _ANY_TTL.fullmatch(clause.group(1).strip())
+    if match is None:
+        return None
+    unit = (match.group("fn_unit") or match.group("unit")).upper()
+    return match.group("expr").strip(), unit, int(match.group("fn_n") or match.group("n"))
+
+
+def table_engines(client: ClickHouseClient, tables: Iterable[str]) -> dict[str, str]:
+    """engine_full of those of ``tables`` that exist in the client's database."""
+    database = validate_identifier(client.database, "database name")
+    result = client.query(
+        "SELECT name, engine_full FROM system.tables "
+        "WHERE database = {database:String} AND name IN {tables:Array(String)}",
+        {"database": database, "tables": list(tables)},
+    )
+    return {str(name): str(engine) for name, engine in result.rows}
+
+
+def apply_retention(client: ClickHouseClient, ttls: Iterable[TableTTL]) -> list[str]:
+    """Set each table's TTL when its retention differs (a restart with the same settings
+    starts no mutation); return the tables changed. Run it after the migrations."""
+    wanted = list(ttls)
+    database = validate_identifier(client.database, "database name")
+    engines = table_engines(client, [ttl.table for ttl in wanted])
+    changed = []
+    for ttl in wanted:
+        if ttl.table not in engines:
+            raise ClickHouseError(
+                f"table {database}.{ttl.table} does not exist: apply the schema migrations first"
+            )
+        current = parse_ttl(engines[ttl.table])
+        if current == (ttl.time_expression, ttl.unit, ttl.amount):
+            continue
+        logger.info("setting the TTL of %s.%s to %s", database, ttl.table, ttl.expression)
+        client.command(
+            f"ALTER TABLE {database}.{validate_identifier(ttl.table, 'table')} "
+            f"MODIFY TTL {ttl.expression}"
+        )
+        changed.append(ttl.table)
+    return changed
+
+
+def apply_settings_retention(client: ClickHouseClient, settings: RetentionConfig) -> list[str]:
+    """Apply every table's retention setting (see :func:`table_ttls`)."""
+    return apply_retention(client, table_ttls(settings))

@@ -11,15 +11,25 @@ from foundation.settings.api import QueryAPISettings
 from foundation.settings.auth import JWTSettings
 from foundation.settings.collector import CollectorSettings
 from foundation.settings.common import ENV_PREFIX, ConfigError, setting_name
+from foundation.settings.crypto import CryptoSettings
 from foundation.settings.kafka import KafkaSettings
 from foundation.settings.pipeline import PipelineSettings
+from foundation.settings.privacy import PrivacySettings
 from foundation.settings.replay import ReplaySettings
+from foundation.settings.retention import RetentionSettings
+from foundation.settings.traits import TraitSettings
+from foundation.settings.visitor_keys import VisitorKeySettings
 from foundation.settings.webhooks import WebhookSettings
 
 
 class Settings(
     # Fields are listed from the last section to the first (pydantic walks the bases
     # in reverse), so the pipeline's come first, as in the README.
+    VisitorKeySettings,
+    TraitSettings,
+    RetentionSettings,
+    PrivacySettings,
+    CryptoSettings,
     ReplaySettings,
     WebhookSettings,
     JWTSettings,

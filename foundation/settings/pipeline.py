@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from foundation.settings.common import check_site_ids, check_storage_url, split_csv
@@ -91,11 +91,6 @@ class PipelineSettings(BaseModel):
         description="Path of a MaxMind GeoIP2/GeoLite2 Country or City database; "
         "empty turns the country lookup off.",
     )
-    ip_hash_secret: SecretStr | None = Field(
-        default=None,
-        description="Secret the daily IP-hash key is derived from (at least 16 characters). "
-        "When unset, a random one is created once under the data directory.",
-    )
 
     session_gap_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
     session_max_hours: float = Field(default=24.0, gt=0, le=24 * 7)
@@ -159,13 +154,6 @@ class PipelineSettings(BaseModel):
                 re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from exc
-        return value
-
-    @field_validator("ip_hash_secret")
-    @classmethod
-    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters")
         return value
 
     @field_validator("clickhouse_url")

@@ -43,5 +43,6 @@ class ReplaySettings(BaseModel):
         default=30,
         ge=1,
         le=3650,
-        description="Days a recording is kept after its last event (blobs and metadata).",
+        description="Days a recording is kept after its last event (blobs and metadata); "
+        "above 760 (the CNIL exemption's 25 months) a warning is logged at start.",
     )

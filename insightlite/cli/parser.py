@@ -7,18 +7,37 @@ import argparse
 from insightlite.cli import (
     api,
     collector,
+    dead_letters,
     demo,
+    erase,
     generate,
     heatmap,
     kafka,
+    keys,
     query,
     replays,
+    retention,
     run,
     schema,
 )
 
 # In the order `insightlite --help` lists them.
-COMMAND_MODULES = (generate, run, demo, query, schema, replays, heatmap, kafka, collector, api)
+COMMAND_MODULES = (
+    generate,
+    run,
+    demo,
+    query,
+    schema,
+    replays,
+    erase,
+    retention,
+    keys,
+    dead_letters,
+    heatmap,
+    kafka,
+    collector,
+    api,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

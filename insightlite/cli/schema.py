@@ -22,7 +22,7 @@ def add_parser(subparsers: Any) -> None:
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.clickhouse import apply_migrations, connect, pending_migrations
-    from connectors.clickhouse.retention import apply_replay_retention
+    from connectors.clickhouse.retention import apply_settings_retention
     from insightlite.cli.storage import check_embedded_free, open_for_reading
 
     if args.schema_command == "apply":
@@ -30,7 +30,7 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
         client = connect(settings.resolved_clickhouse_url, database=settings.clickhouse_database)
         try:
             applied = apply_migrations(client)
-            apply_replay_retention(client, settings.replay_retention_days)
+            apply_settings_retention(client, settings)
         finally:
             client.close()
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))

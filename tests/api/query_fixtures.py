@@ -43,7 +43,8 @@ def pipeline_data(tmp_path_factory: pytest.TempPathFactory) -> PipelineData:
         clickhouse_url=f"chdb:{data_dir / 'clickhouse'}",
         archive_url=str(data_dir / "archive"),
         geoip_db=str(mmdb),
-        ip_hash_secret="query-api-tests-ip-hash-secret",
+        # These tests are about the figures, not the minimum crowd (tests/api/test_crowd*).
+        min_crowd=1,
     )
     summary = run_pipeline(settings, InputSpec("generate", events=EVENTS, seed=11), now=NOW)
     gc.collect()  # every sink's client is closed; drop any stray reference too

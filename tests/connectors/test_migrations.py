@@ -71,7 +71,12 @@ def test_packaged_migrations() -> None:
     ] == [1, 1, 1]
 
 
-EVERY_MIGRATION = ["0001_initial", "0002_session_replays"]
+EVERY_MIGRATION = [
+    "0001_initial",
+    "0002_session_replays",
+    "0003_heatmap_cell_sessions",
+    "0004_heatmap_retention",
+]
 
 
 def test_apply_is_idempotent_and_records_history(client: ChdbClient) -> None:

@@ -30,12 +30,12 @@ from connectors.clickhouse import (
 )
 from connectors.clickhouse.retention import (
     REPLAY_TABLES,
-    apply_replay_retention,
+    TableTTL,
+    apply_retention,
     delete_recordings,
     expired_recordings,
+    parse_ttl,
     recordings_kept,
-    replay_ttl,
-    ttl_days,
 )
 from operators.replay_blobs import blob_name, encode_blob
 
@@ -66,6 +66,23 @@ def engines(client: ChdbClient) -> dict[str, str]:
         {"d": client.database},
     )
     return {name: engine for name, engine in result.rows if name in REPLAY_TABLES}
+
+
+def replay_ttl(days: int) -> list[TableTTL]:
+    return [TableTTL(table, "toDateTime(end_time)", "DAY", days) for table in REPLAY_TABLES]
+
+
+def apply_replay_retention(client: ChdbClient, days: int) -> bool:
+    """Whether setting the replay tables' retention to ``days`` changed a table."""
+    return bool(apply_retention(client, replay_ttl(days)))
+
+
+def ttl_days(engine_full: str) -> int | None:
+    """The days after a recording's end a replay table keeps it; None for another TTL."""
+    parsed = parse_ttl(engine_full)
+    if parsed is None or parsed[:2] != ("toDateTime(end_time)", "DAY"):
+        return None
+    return parsed[2]
 
 
 def mutation_count(client: ChdbClient) -> int:
@@ -116,7 +133,7 @@ def test_retention_needs_the_replay_tables(client: ChdbClient) -> None:
 
 @pytest.mark.parametrize("days", [0, -1, True, 1.5])
 def test_retention_days_must_be_a_whole_positive_number(days: object) -> None:
-    with pytest.raises(ValueError, match="whole number of days"):
+    with pytest.raises(ValueError, match="must be >= 1"):
         replay_ttl(days)  # type: ignore[arg-type]
 
 

@@ -33,7 +33,6 @@ def test_broker_restarted_mid_run_loses_nothing(tmp_path: Path) -> None:
         env = {
             **os.environ,
             "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "INSIGHTLITE_IP_HASH_SECRET": "restart-test-secret-0123",
             "INSIGHTLITE_KAFKA_BATCH_SIZE": "500",
             "INSIGHTLITE_LOG_LEVEL": "WARNING",
         }

@@ -39,7 +39,6 @@ def test_a_second_run_resumes_where_the_first_stopped(
     env = {
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
         "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,
-        "INSIGHTLITE_IP_HASH_SECRET": "kafka-rerun-test-secret-01",
         "INSIGHTLITE_LOG_LEVEL": "WARNING",
     }
     data_dir = tmp_path / "data"

@@ -45,7 +45,6 @@ def test_collector_two_workers_and_api_as_separate_processes(tmp_path: Path) -> 
             "INSIGHTLITE_DATA_DIR": str(tmp_path / "data"),
             "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "INSIGHTLITE_KAFKA_PARTITIONS": "4",
-            "INSIGHTLITE_IP_HASH_SECRET": "production-like-secret-0123",
             "INSIGHTLITE_COLLECTOR_HOST": "127.0.0.1",
             "INSIGHTLITE_COLLECTOR_PORT": str(collector_port),
             # Every simulated browser posts from 127.0.0.1 here: lift the per-IP limit.

@@ -29,7 +29,6 @@ from tests.kafka_fixture import read_topic
 from tests.privacy_scan import ip_leaks, planted_leaks
 
 NOW_MS = RECENT_NOON_MS
-SECRET = "kafka-flow-test-secret-01"
 IP_FIELD = re.compile(r'"ip"\s*:\s*"([^"]+)"')
 
 
@@ -101,7 +100,6 @@ def test_flow_reads_raw_events_and_writes_every_output(
     env = {
         "INSIGHTLITE_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
         "INSIGHTLITE_KAFKA_TOPIC_PREFIX": prefix,
-        "INSIGHTLITE_IP_HASH_SECRET": SECRET,
     }
     summary = run_kafka(tmp_path / "d", env)
     assert summary["events_in"] == 8_000

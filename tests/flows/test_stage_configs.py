@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
-from flows.stages import stage_configs
-from foundation.settings import DEFAULT_BOT_PATTERNS, Settings
+import orjson
+
+from flows.stages import build_stages, stage_configs
+from foundation.settings import DEFAULT_BOT_PATTERNS, Settings, load_settings
 from operators.bot_filter import BotFilterConfig
 from operators.enrich import EnrichConfig
 from operators.heatmap import GridConfig
+from operators.model import RawBatch
 from operators.sessionize import SessionConfig
 from operators.validate import ValidationConfig
+from tests.operators.conftest import make_event
 
 
 def test_stage_defaults_equal_the_settings_defaults() -> None:
@@ -50,3 +55,27 @@ def test_every_stage_config_field_is_set_from_the_settings() -> None:
         before, after = getattr(defaults, name), getattr(changed, name)
         for field in dataclasses.fields(before):
             assert getattr(before, field.name) != getattr(after, field.name), (name, field.name)
+
+
+def test_the_old_ip_hash_secret_file_is_deleted(tmp_path: Path) -> None:
+    secret = tmp_path / "ip-hash.secret"
+    secret.write_text("an old secret every daily key was derived from")
+    build_stages(load_settings(data_dir=str(tmp_path)))
+    assert not secret.exists()
+
+
+def test_the_sites_trait_allow_list_reaches_the_anonymize_stage(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=str(tmp_path),
+        visitor_key_store=str(tmp_path / "keys"),
+        traits_allowed_keys='{"shop.example.com": ["plan"]}',
+    )
+    stages = build_stages(settings)
+    record = make_event(type="custom", name="identify", props={"plan": "pro", "name": "Jane"})
+    record.pop("x"), record.pop("y"), record.pop("target")
+    batch = stages.validate(RawBatch("mem", 0, [orjson.dumps(record)]))
+    for _, stage in stages.later:
+        batch = stage(batch)
+    assert not batch.rejected and not batch.filtered
+    (stored,) = batch.events
+    assert orjson.loads(stored.event_data)["props"] == {"plan": "pro", "name": "<redacted>"}

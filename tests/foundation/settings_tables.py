@@ -2,7 +2,8 @@
 
 Each setting is documented once, in the table of its section: the pipeline, Kafka and
 collector settings in the README, the query API's (listening, limits, cache, tokens,
-webhooks) in docs/api.md, session replay's in docs/replay.md. The tables sit under a
+webhooks) in docs/api.md, session replay's in docs/replay.md, the privacy guarantees'
+(encryption, ...) in docs/privacy.md. The tables sit under a
 ``## Settings`` heading, one row per setting or per group of siblings:
 ``| `INSIGHTLITE_X_RATE`, `_X_BURST` | ...``.
 """
@@ -19,19 +20,31 @@ from foundation.settings import ENV_PREFIX
 from foundation.settings.api import QueryAPISettings
 from foundation.settings.auth import JWTSettings
 from foundation.settings.collector import CollectorSettings
+from foundation.settings.crypto import CryptoSettings
 from foundation.settings.kafka import KafkaSettings
 from foundation.settings.pipeline import PipelineSettings
+from foundation.settings.privacy import PrivacySettings
 from foundation.settings.replay import ReplaySettings
+from foundation.settings.retention import RetentionSettings
+from foundation.settings.traits import TraitSettings
+from foundation.settings.visitor_keys import VisitorKeySettings
 from foundation.settings.webhooks import WebhookSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 API_DOCS = ROOT / "docs" / "api.md"
 REPLAY_DOCS = ROOT / "docs" / "replay.md"
+PRIVACY_DOCS = ROOT / "docs" / "privacy.md"
 
 README_SECTIONS = (PipelineSettings, KafkaSettings, CollectorSettings)
-API_DOCS_SECTIONS = (QueryAPISettings, JWTSettings, WebhookSettings)
+API_DOCS_SECTIONS = (QueryAPISettings, JWTSettings, WebhookSettings, PrivacySettings)
 REPLAY_DOCS_SECTIONS = (ReplaySettings,)
+PRIVACY_DOCS_SECTIONS = (
+    CryptoSettings,
+    VisitorKeySettings,
+    RetentionSettings,
+    TraitSettings,
+)
 
 
 def variables_of(*sections: type[BaseModel]) -> set[str]:

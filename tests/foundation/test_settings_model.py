@@ -13,6 +13,8 @@ from foundation.settings import ConfigError, Settings, load_settings
 from tests.foundation.settings_tables import (
     API_DOCS,
     API_DOCS_SECTIONS,
+    PRIVACY_DOCS,
+    PRIVACY_DOCS_SECTIONS,
     README,
     README_SECTIONS,
     REPLAY_DOCS,
@@ -112,17 +114,20 @@ def test_with_overrides_does_not_read_the_environment_again(
 
 
 def test_the_sections_hold_every_field_once() -> None:
-    sections = README_SECTIONS + API_DOCS_SECTIONS + REPLAY_DOCS_SECTIONS
+    sections = README_SECTIONS + API_DOCS_SECTIONS + REPLAY_DOCS_SECTIONS + PRIVACY_DOCS_SECTIONS
     counted = [name for section in sections for name in section.model_fields]
     assert sorted(counted) == sorted(Settings.model_fields)
 
 
 def test_every_setting_is_in_exactly_one_table() -> None:
-    tables = [set(settings_table(path)) for path in (README, API_DOCS, REPLAY_DOCS)]
+    documents = (README, API_DOCS, REPLAY_DOCS, PRIVACY_DOCS)
+    tables = [set(settings_table(path)) for path in documents]
     every = variables_of(Settings)
     listed = set().union(*tables)
     missing = sorted(every - listed)
-    assert not missing, f"settings in none of the README, docs/api.md, docs/replay.md: {missing}"
+    assert not missing, (
+        f"settings in no table (README, docs/api.md, docs/replay.md, docs/privacy.md): {missing}"
+    )
     twice = sorted(name for name in listed if sum(name in table for table in tables) > 1)
     assert not twice, f"settings in two tables: {twice}"
     unknown = sorted(listed - every)
@@ -151,7 +156,10 @@ def test_every_section_check_reaches_the_model() -> None:
     for kind in ("field_validators", "model_validators"):
         own = [
             name
-            for section in README_SECTIONS + API_DOCS_SECTIONS + REPLAY_DOCS_SECTIONS
+            for section in README_SECTIONS
+            + API_DOCS_SECTIONS
+            + REPLAY_DOCS_SECTIONS
+            + PRIVACY_DOCS_SECTIONS
             for name in getattr(section.__pydantic_decorators__, kind)
         ]
         assert sorted(own) == sorted(getattr(decorators, kind)), kind

@@ -43,11 +43,9 @@ def _settings_with_secrets(tmp_path: Path) -> Settings:
 
 
 def test_every_secret_setting_survives_the_hand_over(tmp_path: Path) -> None:
-    assert {"kafka_sasl_password", "ip_hash_secret"} <= set(SECRET_FIELDS)
+    assert {"kafka_sasl_password", "jwt_secret"} <= set(SECRET_FIELDS)
     settings = _settings_with_secrets(tmp_path)
-    secret = settings.ip_hash_secret
-    assert secret is not None
-    received = worker_settings(settings_json_with_secrets(settings), secret.get_secret_value())
+    received = worker_settings(settings_json_with_secrets(settings))
     for name in SECRET_FIELDS:
         value = getattr(received, name)
         assert isinstance(value, SecretStr)
@@ -67,4 +65,4 @@ def test_two_worker_processes_see_the_kafka_password(tmp_path: Path) -> None:
     for process_id in (0, 1):
         seen = orjson.loads((summaries / f"probe-{process_id}.json").read_bytes())
         assert seen["kafka_sasl_password"] == f"kafka_sasl_password-secret-value-1234-{'x' * 24}"
-        assert seen["ip_hash_secret"] == f"ip_hash_secret-secret-value-1234-{'x' * 24}"
+        assert seen["jwt_secret"] == f"jwt_secret-secret-value-1234-{'x' * 24}"

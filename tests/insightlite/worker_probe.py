@@ -21,13 +21,12 @@ def settings_probe(
     process_id: int,
     process_count: int,
     settings_json: str,
-    secret: str,
     spec: dict[str, Any],
     now_ms: int,
     summary_dir: str,
 ) -> Dataflow:
     """Takes what `worker_process_flow` takes; writes the secrets the worker sees."""
-    settings = worker_settings(settings_json, secret)
+    settings = worker_settings(settings_json)
     secrets = {
         name: value.get_secret_value()
         for name in Settings.model_fields
