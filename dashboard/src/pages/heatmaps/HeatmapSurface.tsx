@@ -4,20 +4,17 @@
 // cells (rows in the scroll-depth view), Page Up and Page Down by a screenful, Home to
 // the busiest cell, End to the last row; the cell's description is announced.
 import { type KeyboardEvent, type MouseEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
-import { formatCount } from '../../lib/format';
 import {
   GRID_COLUMNS,
   type GridPosition,
   type PageFrame,
-  axisStep,
   backingRatio,
   cellAt,
   rowCount,
   rowsPerViewport,
 } from './geometry';
+import { AXIS_HEIGHT_PX, AXIS_WIDTH_PX, PageAxes } from './PageAxes';
 
-export const AXIS_WIDTH_PX = 64;
-export const AXIS_HEIGHT_PX = 20;
 const TOOLTIP_WIDTH_PX = 280;
 /** About three lines of the tooltip. */
 const TOOLTIP_HEIGHT_PX = 60;
@@ -87,34 +84,6 @@ export function keyMove(
   }
 }
 
-function Axes({ frame, scale }: { frame: PageFrame; scale: number }) {
-  const step = axisStep(scale);
-  const depths: number[] = [];
-  for (let depth = 0; depth < frame.height; depth += step) depths.push(depth);
-  return (
-    <div aria-hidden="true" className="text-xs tabular-nums text-slate-600">
-      {[0, 25, 50, 75, 100].map((percent) => (
-        <span
-          key={percent}
-          className="absolute top-0 -translate-x-1/2 whitespace-nowrap"
-          style={{ left: AXIS_WIDTH_PX + (percent / 100) * frame.width * scale }}
-        >
-          {percent} %
-        </span>
-      ))}
-      {depths.map((depth) => (
-        <span
-          key={depth}
-          className="absolute left-0 -translate-y-1/2 pr-2 text-right"
-          style={{ top: AXIS_HEIGHT_PX + depth * scale, width: AXIS_WIDTH_PX }}
-        >
-          {formatCount(depth)} px
-        </span>
-      ))}
-    </div>
-  );
-}
-
 export function HeatmapSurface(props: HeatmapSurfaceProps) {
   const { frame, scale, label, rowsOnly = false, start, describe, paint, picture, overlay } = props;
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -172,7 +141,7 @@ export function HeatmapSurface(props: HeatmapSurfaceProps) {
 
   return (
     <div className="relative" style={{ paddingLeft: AXIS_WIDTH_PX, paddingTop: AXIS_HEIGHT_PX }}>
-      <Axes frame={frame} scale={scale} />
+      <PageAxes width={frame.width} height={frame.height} scale={scale} />
       <div
         role="application"
         aria-roledescription="heatmap"

@@ -10,7 +10,8 @@ import { useAuth } from '../../auth/AuthProvider';
 import type { ReceivedEvent } from '../../live/liveStream';
 import type { LiveEvent } from '../../live/protocol';
 import { formatCount } from '../../lib/format';
-import { DEFAULT_CELL_HEIGHT_PX, axisStep, fitScale, pageFrame } from '../heatmaps/geometry';
+import { DEFAULT_CELL_HEIGHT_PX, fitScale, pageFrame } from '../heatmaps/geometry';
+import { AXIS_HEIGHT_PX, AXIS_WIDTH_PX, PageAxes } from '../heatmaps/PageAxes';
 import { PagePicture } from '../heatmaps/PagePicture';
 import { usePagePicture } from '../heatmaps/usePagePicture';
 import {
@@ -28,8 +29,6 @@ import './live.css';
 
 /** What the page's picture needs (`heatmap/snapshot`): without both it is not asked for. */
 export const PICTURE_PERMISSIONS = ['heatmaps:read', 'replay:read'];
-const AXIS_WIDTH_PX = 64;
-const AXIS_HEIGHT_PX = 20;
 const AXIS_RIGHT_PX = 24;
 /** The panel's width before it is measured (and in tests, where nothing is laid out). */
 const DEFAULT_PANEL_WIDTH = 640;
@@ -60,34 +59,6 @@ function useExpiry(dots: ClickDot[]): void {
     const timer = setTimeout(tick, Math.max(50, oldest + DOT_LIFETIME_MS - clock().getTime()));
     return () => clearTimeout(timer);
   }, [oldest, clock]);
-}
-
-function Axes({ width, height, scale }: { width: number; height: number; scale: number }) {
-  const step = axisStep(scale);
-  const depths: number[] = [];
-  for (let depth = 0; depth < height; depth += step) depths.push(depth);
-  return (
-    <div aria-hidden="true" className="text-xs tabular-nums text-slate-600">
-      {[0, 25, 50, 75, 100].map((percent) => (
-        <span
-          key={percent}
-          className="absolute top-0 -translate-x-1/2 whitespace-nowrap"
-          style={{ left: AXIS_WIDTH_PX + (percent / 100) * width * scale }}
-        >
-          {percent} %
-        </span>
-      ))}
-      {depths.map((depth) => (
-        <span
-          key={depth}
-          className="absolute left-0 -translate-y-1/2 pr-2 text-right"
-          style={{ top: AXIS_HEIGHT_PX + depth * scale, width: AXIS_WIDTH_PX }}
-        >
-          {formatCount(depth)} px
-        </span>
-      ))}
-    </div>
-  );
 }
 
 function Dot({ dot, scale }: { dot: ClickDot; scale: number }) {
@@ -231,7 +202,7 @@ export function ClickDots(props: ClickDotsProps) {
               // Room for the axis' labels, half of "100 %" included.
               style={{ paddingLeft: AXIS_WIDTH_PX, paddingTop: AXIS_HEIGHT_PX, paddingRight: AXIS_RIGHT_PX }}
             >
-              <Axes width={frame.width} height={frame.height} scale={scale} />
+              <PageAxes width={frame.width} height={frame.height} scale={scale} />
               <div
                 role="img"
                 aria-label={`Live clicks on ${path} (${device}): ${onPage} on the page and ${onFixed} on fixed elements in the last ${seconds} seconds`}
