@@ -158,6 +158,25 @@ def _json_kind(value: object) -> str:
     return "object"
 
 
+def encode_record(record: dict[str, Any], what: str) -> bytes:
+    """``record`` as the JSON bytes written to Kafka; 400 ``too_deep`` or
+    ``unencodable`` naming ``what`` when it cannot be written back."""
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError as exc:
+        # orjson reads up to 1024 levels of nesting but writes at most 254: a body
+        # between the two parses, then cannot be written to Kafka.
+        if "recursion" in str(exc).lower():
+            raise EnvelopeError(
+                400,
+                "too_deep",
+                f"{what} nests objects or arrays deeper than {MAX_WRITE_DEPTH} levels",
+            ) from None
+        raise EnvelopeError(
+            400, "unencodable", f"{what} cannot be written as JSON: {exc}"
+        ) from None
+
+
 def to_records(
     events: Sequence[dict[str, Any]],
     *,
@@ -180,20 +199,7 @@ def to_records(
         event["received_at"] = received_at
         session_id = event.get("session_id")
         key = session_id.encode() if isinstance(session_id, str) and session_id else None
-        try:
-            value = orjson.dumps(event)
-        except orjson.JSONEncodeError as exc:
-            # orjson reads up to 1024 levels of nesting but writes at most 254: a body
-            # between the two parses, then cannot be written to Kafka.
-            if "recursion" in str(exc).lower():
-                raise EnvelopeError(
-                    400,
-                    "too_deep",
-                    f"event {index} nests objects or arrays deeper than {MAX_WRITE_DEPTH} levels",
-                ) from None
-            raise EnvelopeError(
-                400, "unencodable", f"event {index} cannot be written as JSON: {exc}"
-            ) from None
+        value = encode_record(event, f"event {index}")
         records.append((key, value))
     return records
 

@@ -29,9 +29,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.collector.envelope import (
-    MAX_WRITE_DEPTH,
     EnvelopeError,
     check_media_type,
+    encode_record,
     gunzip_bounded,
     is_gzip,
     rate_limit_key,
@@ -168,21 +168,7 @@ def to_replay_record(
     chunk["received_at"] = received_at
     chunk["country_code"] = country_code
     chunk["device_type"] = device_type
-    try:
-        value = orjson.dumps(chunk)
-    except orjson.JSONEncodeError as exc:
-        # orjson reads up to 1024 levels of nesting but writes at most 254 (as the
-        # pipeline does too): a chunk between the two cannot be stored.
-        if "recursion" in str(exc).lower():
-            raise EnvelopeError(
-                400,
-                "too_deep",
-                f"the chunk nests objects or arrays deeper than {MAX_WRITE_DEPTH} levels",
-            ) from None
-        raise EnvelopeError(
-            400, "unencodable", f"the chunk cannot be written as JSON: {exc}"
-        ) from None
-    return str(chunk["session_id"]).encode(), value
+    return str(chunk["session_id"]).encode(), encode_record(chunk, "the chunk")
 
 
 def _too_large_chunk(exc: RecordTooLarge) -> str:
