@@ -118,7 +118,10 @@ def test_generate_then_run_with_json_summary(tmp_path: Path) -> None:
 def test_schema_commands(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "s")
     first = insightlite("schema", "apply", "--data-dir", data_dir)
-    assert _labelled_lines(first.stdout) == {"applied": "0001_initial, 0002_session_replays"}
+    assert _labelled_lines(first.stdout) == {
+        "applied": "0001_initial, 0002_session_replays, 0003_heatmap_cell_sessions, "
+        "0004_heatmap_retention"
+    }
     again = insightlite("schema", "apply", "--data-dir", data_dir)
     assert _labelled_lines(again.stdout) == {"applied": "nothing (up to date)"}
     status = insightlite("schema", "status", "--data-dir", data_dir)
