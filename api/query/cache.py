@@ -83,6 +83,14 @@ class _Lru:
         with self._lock:
             self._entries.clear()
 
+    def drop_prefix(self, prefix: str) -> int:
+        """Drop every entry whose key starts with ``prefix``; how many were dropped."""
+        with self._lock:
+            doomed = [key for key in self._entries if key.startswith(prefix)]
+            for key in doomed:
+                del self._entries[key]
+        return len(doomed)
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -187,6 +195,23 @@ class ResponseCache:
             payload = _ENVELOPE.pack(round(created_at * 1000)) + codec.encode(value)
             await self._redis_set(key, payload)
         return value
+
+    async def forget_site(self, site: str) -> None:
+        """Drop every cached answer of ``site``, here and in Redis (after an erasure: no
+        answer computed before it is served again). Other API processes' own copies
+        expire within ``ttl_seconds``. A Redis failure is logged, never raised."""
+        dropped = self._local.drop_prefix(f"{site}:")
+        if self._redis is None:
+            log.info("dropped %d cached answers of site %s", dropped, site)
+            return
+        try:
+            keys = [key async for key in self._redis.scan_iter(match=f"{self._prefix}{site}:*")]
+            if keys:
+                await self._redis.delete(*keys)
+        except Exception as exc:
+            log.warning("answer cache store unavailable: %s", type(exc).__name__)
+            return
+        log.info("dropped %d cached answers of site %s (%d in Redis)", dropped, site, len(keys))
 
     async def _redis_get(self, key: str) -> bytes | None:
         try:

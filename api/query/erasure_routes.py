@@ -85,6 +85,9 @@ def erasure_router(client_factory: Any, *, key_destroyer: KeyDestroyer | None = 
         except OSError as exc:
             log.warning("erasure not done: archive %s: %s", type(exc).__name__, exc)
             return error_response(503, "unavailable", "the archive is unavailable; retry")
+        if not report.dry_run:
+            # No answer computed before the erasure may be served after it.
+            await services(request).layer.forget_site(report.site_id)
         return JSONResponse(report.as_dict())
 
     @router.delete("/sessions/{session_id}", responses=_ANSWER)

@@ -97,6 +97,10 @@ class LayerCore:
     def close(self) -> None:
         self._pool.close()
 
+    async def forget_site(self, site: str) -> None:
+        """Drop the cached answers of ``site`` (its data changed under them)."""
+        await self._cache.forget_site(site)
+
     def _today(self) -> date:
         return datetime.fromtimestamp(self._clock(), tz=UTC).date()
 

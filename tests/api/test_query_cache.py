@@ -166,6 +166,35 @@ def test_redis_layer_is_shared_and_keeps_the_creation_time(
     assert compute.calls == 2
 
 
+def test_forgetting_a_site_drops_its_answers_in_both_layers_only(
+    redis_url: str, clock: FakeClock
+) -> None:
+    """After an erasure: no answer of the site is served again, from this process or
+    from Redis; other sites' answers stay."""
+    compute = Counter()
+
+    async def scenario() -> list[str]:
+        client = redis_client(redis_url)
+        try:
+            cache = ResponseCache(ttl_seconds=300, redis=client, clock=clock)
+            other_replica = ResponseCache(ttl_seconds=300, redis=client, clock=clock)
+            await cache.get_or_compute("gone.example:k:1", "k", compute("old"), TEXT)
+            await cache.get_or_compute("gone.example:k:2", "k", compute("old"), TEXT)
+            await cache.get_or_compute("kept.example:k:1", "k", compute("kept"), TEXT)
+            await cache.forget_site("gone.example")
+            assert await client.get("insightlite:cache:v1:gone.example:k:1") is None
+            return [
+                await cache.get_or_compute("gone.example:k:1", "k", compute("new"), TEXT),
+                await other_replica.get_or_compute("gone.example:k:2", "k", compute("new"), TEXT),
+                await other_replica.get_or_compute("kept.example:k:1", "k", compute("x"), TEXT),
+            ]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == ["new", "new", "kept"]
+    assert compute.calls == 5
+
+
 def test_redis_outage_passes_through(clock: FakeClock) -> None:
     compute = Counter()
 

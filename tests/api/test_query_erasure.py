@@ -137,10 +137,15 @@ def test_site_erase(api: TestClient, erasure_settings: Settings) -> None:
     assert count(erasure_settings, rows.replace("{table}", "events"), site=site) > 0
     keys = key_store(erasure_settings, actor="test")
     keys.current(site), keys.current(other)  # each site's data key, created when missing
+    # An answer cached before the erasure (the cache is on: 300 s by default).
+    stats_url, reader = f"/v1/sites/{site}/stats", token(site, ["stats:read"])
+    assert api.get(stats_url, headers=reader).json()["sessions"] > 0
 
     done = api.delete(url, params=confirmed, headers=token(site, ["data:erase"]))
     assert done.status_code == 200, done.text
     assert done.json()["counts"]["clickhouse.heatmap_aggregates"] > 0
+    # No answer computed before the erasure is served after it.
+    assert api.get(stats_url, headers=reader).json()["sessions"] == 0
     # Crypto-shredded: the site's data keys are gone, the other site's are not.
     assert done.json()["counts"]["data_key.destroyed"] >= 1
     assert keys.versions(site) == [] and keys.versions(other) != []

@@ -53,6 +53,16 @@ def test_demo_end_to_end(demo_dir: tuple[Path, str]) -> None:
     assert {"click", "move", "scroll", "rage_click"} <= set(heat["kinds"])
     png = data_dir / "heatmap-busiest-page.png"
     assert png.read_bytes().startswith(b"\x89PNG") and str(png) in output
+    # The busiest page's heatmap shows cells even with the minimum crowd (5 sessions).
+    shown = query_json(
+        data_dir,
+        "SELECT count() AS n FROM (SELECT grid_x, grid_y FROM heatmap_aggregates "
+        "WHERE interaction_type = 'click' AND (site_id, url_path) IN (SELECT site_id, url_path "
+        "FROM heatmap_aggregates WHERE interaction_type = 'click' GROUP BY site_id, url_path "
+        "ORDER BY sum(interaction_count) DESC LIMIT 1) "
+        "GROUP BY grid_x, grid_y HAVING uniqExactMerge(sessions) >= 5)",
+    )[0]
+    assert shown["n"] >= 10, shown
     # Recordings of a share of the sessions, each a session of the events.
     recordings = query_json(
         data_dir,
