@@ -62,7 +62,7 @@ def test_demo_end_to_end(demo_dir: tuple[Path, str]) -> None:
         "ORDER BY sum(interaction_count) DESC LIMIT 1) "
         "GROUP BY grid_x, grid_y HAVING uniqExactMerge(sessions) >= 5)",
     )[0]
-    assert shown["n"] >= 10, shown
+    assert shown["n"] >= 3, shown  # the hotspots of the page (30,000 events)
     # Recordings of a share of the sessions, each a session of the events.
     recordings = query_json(
         data_dir,
