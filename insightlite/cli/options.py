@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from foundation import logs
@@ -69,6 +69,17 @@ def parse_now(value: str | None) -> datetime:
         return parse_utc_time(value, "--now")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def sweep_now(value: str | None, removes: str) -> datetime:
+    """The time a sweep measures retention from: ``--now`` when given, else the wall
+    clock, read here and only here. A future time is refused: it would delete
+    ``removes`` that is still kept."""
+    wall_clock = datetime.now(UTC)
+    now = parse_now(value) if value else wall_clock
+    if now > wall_clock:
+        raise ConfigError(f"--now: must not be in the future (it would delete {removes})")
+    return now
 
 
 def configure_logging(settings: Settings) -> None:

@@ -11,11 +11,10 @@ replay tables, whole, and prints how many recordings and blobs it deleted. Exit 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
 from foundation.settings import ConfigError, Settings
-from insightlite.cli.options import add_common_flags, parse_now, set_command
+from insightlite.cli.options import add_common_flags, set_command, sweep_now
 
 
 def add_parser(subparsers: Any) -> None:
@@ -47,11 +46,7 @@ def cmd_replays(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.archive.replays import ReplayBlobStore
     from insightlite.cli.storage import open_for_reading
 
-    # The wall clock is read here and only here; the sweep is given the time.
-    wall_clock = datetime.now(UTC)
-    now = parse_now(args.now) if args.now else wall_clock
-    if now > wall_clock:
-        raise ConfigError("--now: must not be in the future (it would expire recent recordings)")
+    now = sweep_now(args.now, "recent recordings")
     try:
         store = ReplayBlobStore(settings.resolved_archive_url)
     except ValueError as exc:

@@ -14,13 +14,12 @@ or settings.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from foundation.settings import ConfigError, Settings
-from insightlite.cli.options import add_common_flags, parse_now, set_command
+from insightlite.cli.options import add_common_flags, set_command, sweep_now
 
 
 def add_parser(subparsers: Any) -> None:
@@ -52,11 +51,7 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.erasure.archive_retention import sweep_archive
     from insightlite.cli.storage import open_for_reading
 
-    # The wall clock is read here and only here; the sweep is given the time.
-    wall_clock = datetime.now(UTC)
-    now = parse_now(args.now) if args.now else wall_clock
-    if now > wall_clock:
-        raise ConfigError("--now: must not be in the future (it would delete recent data)")
+    now = sweep_now(args.now, "recent data")
     try:
         archive = FsspecDestination(settings.resolved_archive_url)
     except ValueError as exc:
