@@ -30,6 +30,7 @@ from bytewax.outputs import (
 from connectors.archive import ArchiveWriter
 from connectors.archive.replays import ReplayBlobStore
 from connectors.clickhouse import ClickHouseClient, ClickHouseUnavailable, connect
+from connectors.crypto.cipher import ArchiveCipher
 from connectors.refusals import RefusedRows, is_refusal, write_around_refusals
 from connectors.retry import retry_forever
 from foundation.metrics import (
@@ -293,10 +294,12 @@ class ArchiveSink(DynamicSink[OutputItem]):
         compression: str = "zstd",
         totals: RunTotals | None = None,
         refused: RefusedRows | None = None,
+        cipher: ArchiveCipher | None = None,
     ) -> None:
         if kind not in ("archive", "dead_letter"):
             raise ValueError(f"unknown archive sink kind {kind!r}")
-        self.writer = ArchiveWriter(url, compression=compression)  # type: ignore[arg-type]
+        # With a cipher, dead letters' payloads are written encrypted.
+        self.writer = ArchiveWriter(url, compression=compression, cipher=cipher)  # type: ignore[arg-type]
         self.kind = kind
         self.totals = totals
         self.refused = refused
@@ -342,8 +345,11 @@ class ReplayBlobSink(DynamicSink[OutputItem]):
     """Writes recordings' chunk blobs (chunks of `StoredChunk`s) to the archive location,
     each under its deterministic name, so a replay rewrites the same objects."""
 
-    def __init__(self, url: str, *, totals: RunTotals | None = None) -> None:
-        self.store = ReplayBlobStore(url)  # checks the URL now; connects lazily
+    def __init__(
+        self, url: str, *, totals: RunTotals | None = None, cipher: ArchiveCipher | None = None
+    ) -> None:
+        # Checks the URL now, connects lazily; with a cipher the blobs are encrypted.
+        self.store = ReplayBlobStore(url, cipher=cipher)
         self.totals = totals
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _ReplayBlobPartition:

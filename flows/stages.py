@@ -137,7 +137,7 @@ def build_stages(
         log.info("country lookup is off: INSIGHTLITE_GEOIP_DB is empty")
     else:
         log.info("country lookup from %s (%s)", settings.geoip_db, countries.database_type)
-    deriver = VisitorDeriver(UserAgentClassifier(settings.bot_patterns), countries)
+    deriver = VisitorDeriver(UserAgentClassifier(configs.bot_filter.patterns), countries)
     remove_old_secret_file(settings)
     store = key_store if key_store is not None else open_key_store(settings, os.urandom)
     resolver = VisitorResolver(deriver, PipelineKeys(DailyKeys(store, now_ms)))

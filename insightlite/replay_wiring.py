@@ -12,8 +12,7 @@ from bytewax.inputs import Source
 
 from connectors.archive import ArchiveWriter
 from connectors.crypto import archive_cipher
-from connectors.crypto.sinks import EncryptedDeadLetterSink, EncryptedReplayBlobSink
-from connectors.flow_sinks import clickhouse_sink, is_embedded
+from connectors.flow_sinks import ArchiveSink, ReplayBlobSink, clickhouse_sink, is_embedded
 from connectors.refusals import RefusedRows
 from connectors.sources import JsonLinesSource
 from flows.kafka_outputs import KafkaOutputs
@@ -90,7 +89,7 @@ def add_replay(
     # Recordings and the dead letters' payloads are encrypted under per-site data keys.
     cipher = archive_cipher(settings)
     outputs = ReplayOutputs(
-        blobs=EncryptedReplayBlobSink(archive_url, cipher=cipher, totals=totals),
+        blobs=ReplayBlobSink(archive_url, cipher=cipher, totals=totals),
         chunks=clickhouse_sink(
             url,
             settings.clickhouse_database,
@@ -98,7 +97,7 @@ def add_replay(
             totals,
             refused=RefusedRows(ArchiveWriter(archive_url, cipher=cipher), totals=totals),
         ),
-        dead_letter=EncryptedDeadLetterSink(archive_url, cipher=cipher, totals=totals),
+        dead_letter=ArchiveSink(archive_url, kind="dead_letter", cipher=cipher, totals=totals),
         clickhouse_single_writer=is_embedded(url),
     )
     attach_replay(

@@ -28,7 +28,6 @@ from connectors.archive import ArchiveWriter
 from connectors.clickhouse import ClickHouseUnavailable, apply_migrations, connect, redact_url
 from connectors.clickhouse.retention import apply_settings_retention
 from connectors.crypto import archive_cipher
-from connectors.crypto.sinks import EncryptedDeadLetterSink
 from connectors.flow_sinks import (
     ArchiveSink,
     clickhouse_sink,
@@ -216,7 +215,7 @@ def build_pipeline_flow(
             totals=totals,
             refused=refused,
         ),
-        dead_letter=EncryptedDeadLetterSink(archive_url, cipher=cipher, totals=totals),
+        dead_letter=ArchiveSink(archive_url, kind="dead_letter", cipher=cipher, totals=totals),
         sessions=clickhouse_sink(url, database, "sessions", totals, refused=refused),
         heatmaps=clickhouse_sink(url, database, "heatmap_aggregates", totals, refused=refused),
         clickhouse_single_writer=is_embedded(url),

@@ -79,10 +79,10 @@ class EventValidator:
         On success the event is normalised in place: `ts` holds the corrected
         event time in epoch ms and `received_at` is an int.
         """
+        # A refused visitor field is one reason among all the others, listed first.
         refused = take_visitor(event)
-        if refused is not None:
-            return [Reason(refused, VISITOR_REFUSALS[refused])]
-        reasons = self._check(event)
+        reasons = [] if refused is None else [Reason(refused, VISITOR_REFUSALS[refused])]
+        reasons += self._check(event)
         if size > self._max_bytes:
             reasons.append(Reason(TOO_LARGE, f"{size} bytes > {self._max_bytes}"))
         if reasons:
