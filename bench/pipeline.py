@@ -1,6 +1,6 @@
 """Benchmark: events/s of the full pipeline on one core, against the floor.
 
-    python bench/pipeline.py [--events 500000] [--seed 1]
+    python bench/pipeline.py [--events 500000] [--seed 1] [--runs 3]
 
 Generates the raw records to a file first (not timed), then runs each mode
 in its own process pinned to one CPU, so that peak memory is per mode:
@@ -12,8 +12,11 @@ in its own process pinned to one CPU, so that peak memory is per mode:
 - floor: the same source, decode each record and insert it into ClickHouse,
          with no processing: what reading and writing alone cost.
 
-Prints events/s, the ratio of full to floor, peak RSS of each mode, and the
-session stage's state bytes per open session at 100,000 open sessions.
+Floor and full runs alternate (``--runs`` of each, 3 by default), so that a slower
+spell of a shared machine hits both alike; the figures are the medians, the ratio
+is that of the medians. Prints events/s, the ratio of full to floor, peak RSS of
+each mode, and the session stage's state bytes per open session at 100,000 open
+sessions.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -200,6 +204,15 @@ def child(mode: str, raw_file: Path, work: Path, state_sessions: int = 100_000) 
     print("RESULT " + json.dumps(result))
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median events/s (its own figures, peak RSS the largest of all)."""
+    ordered = sorted(runs, key=lambda run: run["events_per_second"])
+    median = dict(ordered[len(ordered) // 2])
+    median["peak_rss_mib"] = max(run["peak_rss_mib"] for run in runs)
+    median["runs_events_per_second"] = [run["events_per_second"] for run in runs]
+    return median
+
+
 def run_child(
     mode: str, raw_file: Path, work: Path, state_sessions: int = 100_000
 ) -> dict[str, Any]:
@@ -233,6 +246,7 @@ def main() -> None:
     parser.add_argument("--raw", type=Path)
     parser.add_argument("--work", type=Path)
     parser.add_argument("--state-sessions", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each mode (medians)")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.raw, args.work, args.state_sessions)
@@ -250,8 +264,19 @@ def main() -> None:
             f"generated {count:,} raw records in {time.perf_counter() - started:.1f}s "
             f"({raw_file.stat().st_size / 2**20:.0f} MiB)"
         )
-        floor = run_child("floor", raw_file, work)
-        full = run_child("full", raw_file, work)
+        floors: list[dict[str, Any]] = []
+        fulls: list[dict[str, Any]] = []
+        for run in range(max(1, args.runs)):
+            floors.append(run_child("floor", raw_file, work / f"floor-{run}"))
+            fulls.append(run_child("full", raw_file, work / f"full-{run}"))
+            for used in (work / f"floor-{run}", work / f"full-{run}"):
+                shutil.rmtree(used, ignore_errors=True)
+            print(
+                f"run {run + 1}: floor {floors[-1]['events_per_second']:,} events/s, "
+                f"full {fulls[-1]['events_per_second']:,} events/s"
+            )
+        floor = median_run(floors)
+        full = median_run(fulls)
         state = run_child("state", raw_file, work, args.state_sessions)
     ratio = full["events_per_second"] / floor["events_per_second"]
     print(

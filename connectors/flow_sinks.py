@@ -18,7 +18,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 from bytewax.outputs import (
     DynamicSink,
@@ -42,6 +41,7 @@ from foundation.metrics import (
     RunTotals,
 )
 from operators.batching import Chunk
+from operators.columns import without_rows
 
 OutputItem = tuple[str, Chunk]
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
@@ -270,16 +270,10 @@ class _ArchivePartition(StatelessSinkPartition[OutputItem]):
         refused = write_around_refusals(
             lambda part, _token: self._writer.encode_events(part), rows, chunk.name
         )
-        kept = _without_rows(rows, [index for index, _message in refused])
+        kept = without_rows(rows, [index for index, _message in refused])
         self._writer.write_events(kept, name=chunk.name)
         self._refused.keep(self._kind, rows, refused, chunk.name)
         return kept.num_rows
-
-
-def _without_rows(table: pa.Table, indices: list[int]) -> pa.Table:
-    mask = np.ones(table.num_rows, dtype=bool)
-    mask[indices] = False
-    return table.filter(pa.array(mask))
 
 
 class ArchiveSink(DynamicSink[OutputItem]):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -30,7 +30,7 @@ from connectors.retry import retry_forever
 from foundation.metrics import SINK_RETRIES
 from foundation.settings import Settings
 from operators.batching import Chunk
-from operators.model import EVENT_COLUMN_COUNT, AnonymizedEvent
+from operators.columns import EVENT_COLUMNS, event_columns
 
 KEY_STORE_ERRORS: tuple[type[BaseException], ...] = (OSError, ConnectionError, TimeoutError)
 
@@ -69,14 +69,20 @@ def kafka_outputs(settings: Settings) -> KafkaOutputs:
 
 
 def event_messages(chunk: Chunk) -> list[KeyedRecord]:
-    """The anonymized events, keyed by session id: the events table's columns as JSON."""
-    # zip stops at the last column name: the fields after it are not columns.
-    names = AnonymizedEvent._fields[:EVENT_COLUMN_COUNT]
+    """The anonymized events, keyed by session id: the events table's columns as JSON
+    (times as epoch milliseconds)."""
+    table = chunk.rows
+    assert isinstance(table, pa.Table)
+    names = EVENT_COLUMNS
+    columns = [
+        (column.cast(pa.int64()) if pa.types.is_timestamp(column.type) else column).to_pylist()
+        for column in event_columns(table).columns
+    ]
+    session = names.index("session_id")
     dumps = orjson.dumps
-    events = cast("list[AnonymizedEvent]", chunk.rows)
     return [
-        (event.session_id.encode(), dumps(dict(zip(names, event, strict=False))))
-        for event in events
+        (row[session].encode(), dumps(dict(zip(names, row, strict=True))))
+        for row in zip(*columns, strict=True)
     ]
 
 

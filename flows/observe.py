@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from foundation.metrics import EVENTS_IN, EVENTS_OUT, FILTERED, REJECTED, RunTotals
-from operators.model import EventBatch, RawBatch, Rejected
+from operators.columnar.batch import ColumnBatch
+from operators.model import RawBatch, Rejected
 
-B = TypeVar("B", RawBatch, EventBatch)
+B = TypeVar("B", RawBatch, ColumnBatch)
 
 
 def count_rejects(rejected: list[Rejected]) -> None:
@@ -18,12 +19,12 @@ def count_rejects(rejected: list[Rejected]) -> None:
             REJECTED.labels(item.stage, code).inc()
 
 
-def observed(step: str, stage: Callable[[B], EventBatch]) -> Callable[[B], EventBatch]:
+def observed(step: str, stage: Callable[[B], ColumnBatch]) -> Callable[[B], ColumnBatch]:
     """Wrap a stage so that its events in/out, rejects and filters are counted."""
     events_in = EVENTS_IN.labels(step)
     events_out = EVENTS_OUT.labels(step)
 
-    def run(batch: B) -> EventBatch:
+    def run(batch: B) -> ColumnBatch:
         if isinstance(batch, RawBatch):
             count_in, rejected_before, filtered_before = len(batch.records), 0, 0
         else:
@@ -46,11 +47,11 @@ def observed(step: str, stage: Callable[[B], EventBatch]) -> Callable[[B], Event
 class Accountant:
     """The last stateless step: adds a finished batch to the run's totals."""
 
-    def __init__(self, totals: RunTotals, on_batch: Callable[[EventBatch], None] | None = None):
+    def __init__(self, totals: RunTotals, on_batch: Callable[[ColumnBatch], None] | None = None):
         self.totals = totals
         self.on_batch = on_batch
 
-    def __call__(self, batch: EventBatch) -> EventBatch:
+    def __call__(self, batch: ColumnBatch) -> ColumnBatch:
         self.totals.add_batch(
             events_in=batch.events_in,
             accepted=len(batch.events),

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import bytewax.operators as op
+import pyarrow as pa
 from bytewax.dataflow import Dataflow, Stream
 from bytewax.inputs import Source
 from bytewax.outputs import Sink
@@ -34,9 +35,10 @@ from flows.stages import Stages
 from foundation.metrics import RunTotals
 from operators.archive_files import dead_letter_offset
 from operators.batching import Chunk, Span
-from operators.columns import events_table
+from operators.columnar.batch import ColumnBatch
+from operators.columns import event_columns, events_table
 from operators.dead_letter import dead_letter_records
-from operators.model import STAGE_VALIDATE, EventBatch, RawBatch, Rejected
+from operators.model import STAGE_VALIDATE, RawBatch, Rejected
 
 OutputItem = tuple[str, Chunk]
 
@@ -66,7 +68,9 @@ class BatchLimits:
 
 def _as_table(chunk: Chunk) -> Chunk:
     """Anonymized events as the `events` table's Arrow columns, same spans and name."""
-    return Chunk(chunk.spans, events_table(chunk.rows), chunk.label)
+    rows = chunk.rows
+    table = event_columns(rows) if isinstance(rows, pa.Table) else events_table(rows)
+    return Chunk(chunk.spans, table, chunk.label)
 
 
 def _source_key(chunk: Chunk) -> str:
@@ -77,7 +81,7 @@ def _single_key(chunk: Chunk) -> str:
     return "all"
 
 
-def _span(batch: EventBatch) -> tuple[Span, ...]:
+def _span(batch: ColumnBatch) -> tuple[Span, ...]:
     return (Span(batch.source, batch.first_offset, batch.last_offset),)
 
 
@@ -89,7 +93,7 @@ def build_flow(
     *,
     limits: BatchLimits | None = None,
     totals: RunTotals | None = None,
-    on_batch: Callable[[EventBatch], None] | None = None,
+    on_batch: Callable[[ColumnBatch], None] | None = None,
     clock: Clock = system_clock,
     redistribute: bool = False,
     sessions: SessionsSpec | None = None,
@@ -118,9 +122,9 @@ def _stages(
     source: Source[RawBatch],
     stages: Stages,
     totals: RunTotals,
-    on_batch: Callable[[EventBatch], None] | None,
+    on_batch: Callable[[ColumnBatch], None] | None,
     redistribute: bool,
-) -> Stream[EventBatch]:
+) -> Stream[ColumnBatch]:
     """Input, the stateless stages in their fixed order, and the run's accounting."""
     raw: Stream[RawBatch] = op.input("input", flow, source)
     if redistribute:
@@ -133,10 +137,10 @@ def _stages(
     return op.map("account", batches, Accountant(totals, on_batch))
 
 
-def _events_chunk(batch: EventBatch) -> Chunk | None:
-    if not batch.events:
+def _events_chunk(batch: ColumnBatch) -> Chunk | None:
+    if batch.table.num_rows == 0:
         return None
-    return Chunk(_span(batch), batch.events)
+    return Chunk(_span(batch), batch.table)
 
 
 def _clickhouse_key(outputs: FlowOutputs) -> Callable[[Chunk], str]:

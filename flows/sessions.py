@@ -10,13 +10,15 @@ anonymized batch ─ shard (by session id, one item per shard per batch)
 from __future__ import annotations
 
 import pickle
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import bytewax.operators as op
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 from bytewax.dataflow import Stream
 from bytewax.operators import StatefulBatchLogic
@@ -24,22 +26,21 @@ from bytewax.operators import StatefulBatchLogic
 from flows.batcher import Clock
 from foundation.metrics import RunTotals
 from operators.batching import Chunk, Span
+from operators.columnar.batch import ColumnBatch
 from operators.columns import SESSIONS_SCHEMA, rows_table
 from operators.heatmap import (
     ClosedWindow,
     GridConfig,
-    HeatCounts,
     HeatmapWindows,
     WindowState,
-    heatmap_table,
+    heatmap_tables,
 )
-from operators.model import AnonymizedEvent, EventBatch
 from operators.sessionize import SessionConfig, SessionShard, ShardOutput, ShardState
 
 KIND_EVENTS = "events"
 KIND_SESSIONS = "sessions"
 KIND_HEAT = "heat"
-ShardItem = tuple[Span, list[AnonymizedEvent]]
+ShardItem = tuple[Span, pa.Table]  # an ANONYMIZED_SCHEMA table
 ShardResult = tuple[str, Span, object]
 
 
@@ -60,17 +61,22 @@ def shard_of(session_id: str, shards: int) -> int:
     return xxhash.xxh32_intdigest(session_id) % shards
 
 
-def split_by_shard(batch: EventBatch, shards: int) -> list[tuple[str, ShardItem]]:
-    groups: dict[int, list[AnonymizedEvent]] = {}
-    for event in batch.events:
-        groups.setdefault(shard_of(event.session_id, shards), []).append(event)
-    return [
-        (
-            f"s{shard:03d}",
-            (Span(f"{batch.source}.s{shard:03d}", batch.first_offset, batch.last_offset), events),
-        )
-        for shard, events in sorted(groups.items())
-    ]
+def split_by_shard(batch: ColumnBatch, shards: int) -> list[tuple[str, ShardItem]]:
+    """The batch's rows per shard, the shard computed once per distinct session id."""
+    table = batch.table
+    if table.num_rows == 0:
+        return []
+    encoded = pc.dictionary_encode(table["session_id"]).combine_chunks()
+    of_session = np.array(
+        [shard_of(sid, shards) for sid in encoded.dictionary.to_pylist()], dtype=np.int64
+    )
+    row_shards = of_session[np.asarray(encoded.indices, dtype=np.int64)]
+    items = []
+    for shard in np.unique(row_shards).tolist():
+        rows = table if shards == 1 else table.take(np.flatnonzero(row_shards == shard))
+        span = Span(f"{batch.source}.s{shard:03d}", batch.first_offset, batch.last_offset)
+        items.append((f"s{shard:03d}", (span, rows)))
+    return items
 
 
 class _ShardLogic(StatefulBatchLogic[ShardItem, ShardResult, bytes | None]):
@@ -88,12 +94,13 @@ class _ShardLogic(StatefulBatchLogic[ShardItem, ShardResult, bytes | None]):
     def _results(self, out: ShardOutput, span: Span | None) -> list[ShardResult]:
         span = span or self.span or Span("shard", 0, 0)
         results: list[ShardResult] = []
-        if out.events:
+        if out.events.num_rows:
             results.append((KIND_EVENTS, span, out.events))
         if out.session_rows:
             results.append((KIND_SESSIONS, span, out.session_rows))
-        if out.heat:
-            results.append((KIND_HEAT, span, out.heat))
+        heat = out.heat
+        if heat.num_rows:
+            results.append((KIND_HEAT, span, heat))
         if out.duplicates:
             self.totals.add_duplicates(out.duplicates)
         return results
@@ -123,19 +130,28 @@ class _ShardLogic(StatefulBatchLogic[ShardItem, ShardResult, bytes | None]):
         return pickle.dumps(self.shard.state) if self.spec.keep_snapshots else None
 
 
-class _WindowLogic(StatefulBatchLogic[HeatCounts, ClosedWindow, bytes | None]):
-    def __init__(self, spec: SessionsSpec, state: WindowState | None) -> None:
+WrittenWindow = tuple[ClosedWindow, pa.Table]  # a closed window and its table rows
+
+
+class _WindowLogic(StatefulBatchLogic[pa.Table, WrittenWindow, bytes | None]):
+    def __init__(self, spec: SessionsSpec, clock: Clock, state: WindowState | None) -> None:
         self.windows = HeatmapWindows(spec.grid, state)
         self.spec = spec
+        self.clock = clock
 
-    def on_batch(self, values: list[HeatCounts]) -> tuple[Iterable[ClosedWindow], bool]:
+    def _written(self, closed: list[ClosedWindow]) -> list[WrittenWindow]:
+        # The windows closed together are summed together.
+        tables = heatmap_tables([window.counts for window in closed], self.clock())
+        return list(zip(closed, tables, strict=True))
+
+    def on_batch(self, values: list[pa.Table]) -> tuple[Iterable[WrittenWindow], bool]:
         closed: list[ClosedWindow] = []
         for counts in values:
             closed += self.windows.add(counts)
-        return closed, StatefulBatchLogic.RETAIN
+        return self._written(closed), StatefulBatchLogic.RETAIN
 
-    def on_eof(self) -> tuple[Iterable[ClosedWindow], bool]:
-        return self.windows.flush(), StatefulBatchLogic.RETAIN
+    def on_eof(self) -> tuple[Iterable[WrittenWindow], bool]:
+        return self._written(self.windows.flush()), StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes | None:
         return pickle.dumps(self.windows.state) if self.spec.keep_snapshots else None
@@ -152,11 +168,12 @@ def _load(resume: bytes | None) -> object | None:
     return pickle.loads(resume) if resume else None
 
 
-def split_heat_by_site(counts: HeatCounts) -> list[tuple[str, HeatCounts]]:
-    by_site: dict[str, HeatCounts] = {}
-    for key, count in counts.items():
-        by_site.setdefault(key[0], Counter())[key] += count
-    return list(by_site.items())
+def split_heat_by_site(counts: pa.Table) -> list[tuple[str, pa.Table]]:
+    """A heat count table's rows per site (the heatmap windows are keyed by site)."""
+    sites = pc.unique(counts["site_id"]).to_pylist()
+    if len(sites) == 1:
+        return [(sites[0], counts)]
+    return [(site, counts.filter(pc.equal(counts["site_id"], site))) for site in sites]
 
 
 @dataclass
@@ -167,7 +184,7 @@ class SessionStreams:
 
 
 def attach_sessions(
-    anonymized: Stream[EventBatch], spec: SessionsSpec, clock: Clock, totals: RunTotals
+    anonymized: Stream[ColumnBatch], spec: SessionsSpec, clock: Clock, totals: RunTotals
 ) -> SessionStreams:
     shards = op.flat_map("shard", anonymized, lambda batch: split_by_shard(batch, spec.shards))
 
@@ -187,9 +204,9 @@ def attach_sessions(
             return None
         return Chunk((content_span("sessions", payload),), rows_table(payload, SESSIONS_SCHEMA))
 
-    def as_heat(result: ShardResult) -> list[tuple[str, HeatCounts]]:
+    def as_heat(result: ShardResult) -> list[tuple[str, pa.Table]]:
         kind, _span, payload = result
-        return split_heat_by_site(payload) if kind == KIND_HEAT else []  # type: ignore[arg-type]
+        return split_heat_by_site(payload) if kind == KIND_HEAT else []
 
     events = op.filter_map("deduplicated_events", results, as_events)
     sessions = op.filter_map("session_rows", results, as_sessions)
@@ -197,13 +214,12 @@ def attach_sessions(
 
     def build_windows(resume: bytes | None) -> _WindowLogic:
         state = _load(resume)
-        return _WindowLogic(spec, state if isinstance(state, WindowState) else None)
+        return _WindowLogic(spec, clock, state if isinstance(state, WindowState) else None)
 
     closed = op.stateful_batch("heatmap_windows", heat, build_windows)
 
-    def heat_rows(item: tuple[str, ClosedWindow]) -> Chunk | None:
-        site, window = item
-        table = heatmap_table(window.counts, clock())
+    def heat_rows(item: tuple[str, WrittenWindow]) -> Chunk | None:
+        site, (window, table) = item
         if table.num_rows == 0:
             return None
         # Named by site, window and sequence: a replay after a crash writes the

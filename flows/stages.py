@@ -17,21 +17,23 @@ from connectors.visitor_keys.stores import open_key_store
 from flows.sessions import SessionsSpec
 from foundation.settings import Settings
 from foundation.units import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
-from operators.anonymize import Anonymizer
-from operators.bot_filter import BotFilter, BotFilterConfig
-from operators.enrich import EnrichConfig, Enricher
+from operators.bot_filter import BotFilterConfig
+from operators.columnar.anonymize import ColumnarAnonymizer
+from operators.columnar.batch import ColumnBatch
+from operators.columnar.decode import ColumnarDecoder
+from operators.columnar.visitors import ColumnarBotFilter, ColumnarEnricher
+from operators.enrich import EnrichConfig
 from operators.heatmap import GridConfig
 from operators.model import (
     STAGE_ANONYMIZE,
     STAGE_BOT_FILTER,
     STAGE_ENRICH,
-    EventBatch,
     RawBatch,
 )
 from operators.session_state import RageRule
 from operators.sessionize import SessionConfig
 from operators.user_agent import UserAgentClassifier
-from operators.validate import EventValidator, ValidationConfig
+from operators.validate import ValidationConfig
 from operators.visitor import VisitorDeriver, VisitorResolver
 
 log = logging.getLogger("insightlite.stages")
@@ -82,8 +84,8 @@ def stage_configs(settings: Settings) -> StageConfigs:
 
 @dataclass
 class Stages:
-    validate: Callable[[RawBatch], EventBatch]
-    later: list[tuple[str, Callable[[EventBatch], EventBatch]]]
+    validate: Callable[[RawBatch], ColumnBatch]
+    later: list[tuple[str, Callable[[ColumnBatch], ColumnBatch]]]
 
 
 class PipelineKeys:
@@ -128,10 +130,11 @@ def build_stages(
     key_store: VisitorKeyStore | None = None,
     now_ms: Callable[[], int] = wall_clock_ms,
 ) -> Stages:
-    """The stateless stages; the visitor keys come from ``key_store`` (by default the
-    store the settings name, with new keys from ``os.urandom``)."""
+    """The stateless stages on columns (operators/columnar/); the visitor keys come from
+    ``key_store`` (by default the store the settings name, with new keys from
+    ``os.urandom``)."""
     configs = stage_configs(settings)
-    validator = EventValidator(configs.validation)
+    decoder = ColumnarDecoder(configs.validation)
     countries = configs.enrich.country_lookup()
     if countries is None:
         log.info("country lookup is off: INSIGHTLITE_GEOIP_DB is empty")
@@ -141,11 +144,11 @@ def build_stages(
     remove_old_secret_file(settings)
     store = key_store if key_store is not None else open_key_store(settings, os.urandom)
     resolver = VisitorResolver(deriver, PipelineKeys(DailyKeys(store, now_ms)))
-    bot_filter = BotFilter(resolver)
-    enricher = Enricher()
-    anonymizer = Anonymizer(settings.allowed_trait_keys)
+    bot_filter = ColumnarBotFilter(resolver)
+    enricher = ColumnarEnricher()
+    anonymizer = ColumnarAnonymizer(settings.allowed_trait_keys)
     return Stages(
-        validate=validator.apply,
+        validate=decoder.apply,
         later=[
             (STAGE_BOT_FILTER, bot_filter.apply),
             (STAGE_ENRICH, enricher.apply),

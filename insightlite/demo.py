@@ -23,7 +23,7 @@ from devtools.generator.replay import generate_replay_records
 from foundation.settings import Settings
 from insightlite.report import print_result, print_summary
 from insightlite.runner import InputSpec, run_pipeline
-from operators.model import EventBatch
+from operators.columnar.batch import ColumnBatch
 
 SHOWCASE_QUERIES: tuple[tuple[str, str], ...] = (
     (
@@ -118,7 +118,7 @@ def run_demo(settings: Settings, *, events: int, seed: int, serve: bool = False)
     ) as progress:
         task = progress.add_task("processing events", total=events)
 
-        def advance(batch: EventBatch) -> None:
+        def advance(batch: ColumnBatch) -> None:
             progress.advance(task, batch.events_in)
 
         summary = run_pipeline(

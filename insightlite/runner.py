@@ -48,7 +48,8 @@ from insightlite.recovery import existing_recovery_config, recovery_config, with
 from insightlite.replay_wiring import add_replay, replay_source
 from insightlite.worker_endpoints import serve_worker_endpoints
 from insightlite.worker_settings import settings_json_with_secrets, worker_settings
-from operators.model import EventBatch, RawBatch
+from operators.columnar.batch import ColumnBatch
+from operators.model import RawBatch
 
 log = logging.getLogger("insightlite.run")
 
@@ -191,7 +192,7 @@ def build_pipeline_flow(
     *,
     now: datetime,
     totals: RunTotals,
-    on_batch: Callable[[EventBatch], None] | None = None,
+    on_batch: Callable[[ColumnBatch], None] | None = None,
     process_count: int = 1,
     source: Source[RawBatch] | None = None,
 ) -> Dataflow:
@@ -273,7 +274,7 @@ def run_pipeline(
     spec: InputSpec,
     *,
     now: datetime | None = None,
-    on_batch: Callable[[EventBatch], None] | None = None,
+    on_batch: Callable[[ColumnBatch], None] | None = None,
     processes: int = 1,
     process_id: int | None = None,
     addresses: list[str] | None = None,

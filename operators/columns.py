@@ -34,6 +34,54 @@ EVENTS_SCHEMA = pa.schema(
 )
 
 
+# The typed values the stateful stages read after the table's columns (the fields of
+# AnonymizedEvent after its sixteenth), and the whole anonymized batch's schema.
+STATEFUL_FIELDS = [
+    ("x", pa.float64()),
+    ("y", pa.float64()),
+    ("scroll_y", pa.float64()),
+    ("fixed", pa.bool_()),
+    ("offset", pa.int64()),
+]
+ANONYMIZED_SCHEMA = pa.schema([*EVENTS_SCHEMA, *STATEFUL_FIELDS])
+EVENT_COLUMNS = EVENTS_SCHEMA.names
+
+
+def anonymized_table(events: Sequence[AnonymizedEvent]) -> pa.Table:
+    """Anonymized events (the per-row stages' output) as an ANONYMIZED_SCHEMA table."""
+    if not events:
+        return ANONYMIZED_SCHEMA.empty_table()
+    columns = zip(*events, strict=True)
+    return pa.Table.from_arrays(
+        [
+            pa.array(values, type=field.type)
+            for values, field in zip(columns, ANONYMIZED_SCHEMA, strict=True)
+        ],
+        schema=ANONYMIZED_SCHEMA,
+    )
+
+
+def event_columns(table: pa.Table) -> pa.Table:
+    """The `events` table's columns of an anonymized batch."""
+    return table.select(EVENT_COLUMNS)
+
+
+def without_rows(table: pa.Table, positions: Sequence[int]) -> pa.Table:
+    """``table`` without the rows at ``positions`` (few, any order): the slices between
+    them, joined without copying."""
+    if not positions:
+        return table
+    parts = []
+    start = 0
+    for position in sorted(set(positions)):
+        if position > start:
+            parts.append(table.slice(start, position - start))
+        start = position + 1
+    if start < table.num_rows:
+        parts.append(table.slice(start))
+    return pa.concat_tables(parts) if parts else table.schema.empty_table()
+
+
 def events_table(events: Sequence[AnonymizedEvent]) -> pa.Table:
     """Columnar copy of anonymized events: one transpose, then one array per column."""
     if not events:

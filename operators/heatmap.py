@@ -6,11 +6,13 @@ or sticky elements are in viewport coordinates and get their own interaction
 types (`click_fixed`, `move_fixed`, `rage_click_fixed`), never mixed with
 document points.
 
-Counts are pre-aggregated per batch (`HeatCounts`), so what crosses between
-workers is one small dict per batch, never one item per event. The window
-step sums them over tumbling event-time windows (60 s by default) so that the
-SummingMergeTree table gets few rows; a late increment for a window already
-written just becomes one more partial row, which the table sums.
+Counts are pre-aggregated per batch into an Arrow table of cells and counts
+(`HEAT_COUNTS_SCHEMA`, grouped on columns), so what crosses between workers is
+one small table per batch, never one item per event. The window step sums them
+over tumbling event-time windows (60 s by default) so that the SummingMergeTree
+table gets few rows; a late increment for a window already written just becomes
+one more partial row, which the table sums. `HeatCounts` (a Counter of cell keys)
+is the same data row by row, for the few cells a closing session adds.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from foundation.units import DAY_MS
 from operators.columns import HEATMAP_SCHEMA
@@ -51,6 +55,56 @@ INTERACTION_TYPES = (
 # sessions, exactly and idempotently (a set written twice is the same set).
 CellKey = tuple[str, str, str, int, str, int, int, int, str]
 HeatCounts = Counter[CellKey]
+CELL_KEY_COLUMNS = (
+    "site_id",
+    "url_path",
+    "device_type",
+    "day",
+    "interaction_type",
+    "grid_x",
+    "grid_y",
+    "window_start",
+    "session_id",
+)
+HEAT_COUNTS_SCHEMA = pa.schema(
+    [
+        ("site_id", pa.string()),
+        ("url_path", pa.string()),
+        ("device_type", pa.string()),
+        ("day", pa.int32()),
+        ("interaction_type", pa.string()),
+        ("grid_x", pa.uint16()),
+        ("grid_y", pa.uint16()),
+        ("window_start", pa.int64()),
+        ("session_id", pa.string()),
+        ("count", pa.uint64()),
+    ]
+)
+_CELL_COLUMNS = list(CELL_KEY_COLUMNS[:7])
+
+
+def heat_counts_table(counts: HeatCounts) -> pa.Table:
+    """Counted cell keys as a HEAT_COUNTS_SCHEMA table."""
+    if not counts:
+        return HEAT_COUNTS_SCHEMA.empty_table()
+    columns = list(zip(*counts.keys(), strict=True))
+    columns.append(tuple(counts.values()))
+    return pa.Table.from_arrays(
+        [
+            pa.array(values, field.type)
+            for values, field in zip(columns, HEAT_COUNTS_SCHEMA, strict=True)
+        ],
+        schema=HEAT_COUNTS_SCHEMA,
+    )
+
+
+def heat_counter(table: pa.Table) -> HeatCounts:
+    """A HEAT_COUNTS_SCHEMA table as a Counter of cell keys (summing repeated keys)."""
+    counts: HeatCounts = Counter()
+    keys = zip(*(table[name].to_pylist() for name in CELL_KEY_COLUMNS), strict=True)
+    for key, count in zip(keys, table["count"].to_pylist(), strict=True):
+        counts[key] += count
+    return counts
 
 
 @dataclass(frozen=True)
@@ -90,44 +144,73 @@ def cell_key(
     return (site, path, device, ts // DAY_MS, interaction, gx, gy, ts - ts % window_ms, session_id)
 
 
-def heatmap_table(counts: HeatCounts, now: datetime) -> pa.Table:
-    """`heatmap_aggregates` rows, summed over windows and sessions (neither is a
-    column), each with the sorted ids of the sessions behind it.
+def _ranks(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Each value's rank among the column's distinct values (sorted), as int64."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_string(column.type):
+        return np.asarray(column, dtype=np.int64)
+    encoded = pc.dictionary_encode(column)
+    order = np.asarray(pc.array_sort_indices(encoded.dictionary), dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[np.asarray(encoded.indices, dtype=np.int64)]
 
-    Built column by column: a page's mouse moves make close to one row per
-    event, so this runs almost as often as the events themselves.
-    """
-    summed: dict[tuple[str, str, str, int, str, int, int], int] = {}
-    sessions: dict[tuple[str, str, str, int, str, int, int], set[str]] = {}
-    for key, count in counts.items():
-        cell = key[:7]
-        summed[cell] = summed.get(cell, 0) + count
-        if len(key) > 8:
-            sessions.setdefault(cell, set()).add(key[8])
-    cells = sorted(summed)
-    if not cells:
-        return HEATMAP_INSERT_SCHEMA.empty_table()
-    sites, paths, devices, days, kinds, xs, ys = zip(*cells, strict=True)
+
+def heatmap_table(counts: pa.Table | HeatCounts, now: datetime) -> pa.Table:
+    """`heatmap_aggregates` rows, summed over windows and sessions (neither is a
+    column), sorted by cell, each with the sorted ids of the sessions behind it."""
+    table = counts if isinstance(counts, pa.Table) else heat_counts_table(counts)
+    return heatmap_tables([table], now)[0]
+
+
+def heatmap_tables(parts: list[pa.Table], now: datetime) -> list[pa.Table]:
+    """``heatmap_table`` of each of several heat count tables, grouped together: one
+    numpy sort for all of them (a window holds a few hundred rows, and several windows
+    close at once, so per-call costs would dominate)."""
+    sizes = [part.num_rows for part in parts]
+    if not any(sizes):
+        return [HEATMAP_INSERT_SCHEMA.empty_table() for _ in parts]
+    table = pa.concat_tables([part.select(HEAT_COUNTS_SCHEMA.names) for part in parts])
+    part_of = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
+    ranks = [part_of] + [_ranks(table[name]) for name in (*_CELL_COLUMNS, "session_id")]
+    order = np.lexsort(ranks[::-1])  # the part, the cell's columns, then the session
+    cell_ranks = np.stack([rank[order] for rank in ranks[:-1]])
+    new_cell = np.ones(len(order), dtype=bool)
+    new_cell[1:] = (cell_ranks[:, 1:] != cell_ranks[:, :-1]).any(axis=0)
+    sessions = ranks[-1][order]
+    new_session = new_cell.copy()
+    new_session[1:] |= sessions[1:] != sessions[:-1]
+    starts = np.flatnonzero(new_cell)
+    sums = np.add.reduceat(np.asarray(table["count"], dtype=np.uint64)[order], starts)
+    # The distinct sessions of each cell: the first row of each (cell, session) run.
+    per_cell = np.add.reduceat(new_session.astype(np.int64), starts)
+    offsets = np.concatenate([[0], np.cumsum(per_cell)]).astype(np.int32)
+    cells = table.take(pa.array(order[starts]))
     columns = {
-        "site_id": pa.array(sites, pa.string()),
-        "url_path": pa.array(paths, pa.string()),
-        "device_type": pa.array(devices, pa.string()),
+        "site_id": cells["site_id"],
+        "url_path": cells["url_path"],
+        "device_type": cells["device_type"],
         # date32 is days since the epoch: the key's day as it is.
-        "date_bucket": pa.array(days, pa.int32()).cast(pa.date32()),
-        "interaction_type": pa.array(kinds, pa.string()),
-        "grid_x": pa.array(xs, pa.uint16()),
-        "grid_y": pa.array(ys, pa.uint16()),
-        "interaction_count": pa.array([summed[cell] for cell in cells], pa.uint64()),
-        "last_updated": pa.array([int(now.timestamp())] * len(cells), pa.int64()).cast(
+        "date_bucket": cells["day"].cast(pa.int32()).cast(pa.date32()),
+        "interaction_type": cells["interaction_type"],
+        "grid_x": cells["grid_x"],
+        "grid_y": cells["grid_y"],
+        "interaction_count": pa.array(sums, pa.uint64()),
+        "last_updated": pa.array([int(now.timestamp())] * len(starts), pa.int64()).cast(
             HEATMAP_SCHEMA.field("last_updated").type
         ),
-        "session_ids": pa.array(
-            [sorted(sessions.get(cell, ())) for cell in cells], pa.list_(pa.string())
+        "session_ids": pa.ListArray.from_arrays(
+            pa.array(offsets),
+            table["session_id"].take(pa.array(order[new_session])).combine_chunks(),
         ),
     }
-    return pa.Table.from_arrays(
+    rows = pa.Table.from_arrays(
         [columns[name] for name in HEATMAP_INSERT_SCHEMA.names], schema=HEATMAP_INSERT_SCHEMA
     )
+    # Rows are in part order: each part's rows are one slice.
+    bounds = np.searchsorted(part_of[order[starts]], np.arange(len(parts) + 1))
+    return [rows.slice(int(bounds[i]), int(bounds[i + 1] - bounds[i])) for i in range(len(parts))]
 
 
 # How long the number of times a window was written is remembered: past the
@@ -137,17 +220,18 @@ EMITTED_MEMORY_MS = 4 * DAY_MS
 
 @dataclass(frozen=True, slots=True)
 class ClosedWindow:
-    """The counts of one window, written once; `sequence` > 0 for the late
-    partial rows of a window already written."""
+    """The counts of one window (a HEAT_COUNTS_SCHEMA table), written once;
+    `sequence` > 0 for the late partial rows of a window already written."""
 
     start: int
     sequence: int
-    counts: HeatCounts
+    counts: pa.Table
 
 
 @dataclass
 class WindowState:
-    open: dict[int, HeatCounts] = field(default_factory=dict)
+    # window start -> the heat count tables added to it
+    open: dict[int, list[pa.Table]] = field(default_factory=dict)
     emitted: dict[int, int] = field(default_factory=dict)
     max_ts: int = -1
 
@@ -165,21 +249,19 @@ class HeatmapWindows:
         self.config = config
         self.state = state or WindowState()
 
-    def add(self, counts: HeatCounts) -> list[ClosedWindow]:
+    def add(self, counts: pa.Table | HeatCounts) -> list[ClosedWindow]:
         """Add increments; return the windows that closed."""
+        table = counts if isinstance(counts, pa.Table) else heat_counts_table(counts)
         window_ms = self.config.window_ms
         open_windows = self.state.open
-        max_ts = self.state.max_ts
-        for key, count in counts.items():
-            start = key[7]
-            window = open_windows.get(start)
-            if window is None:
-                window = open_windows[start] = Counter()
-            window[key] += count
-            if start + window_ms - 1 > max_ts:
-                max_ts = start + window_ms - 1
-        self.state.max_ts = max_ts
-        return self._close(max_ts - self.config.allowed_lateness_ms)
+        if table.num_rows:
+            starts = np.asarray(table["window_start"], dtype=np.int64)
+            distinct = np.unique(starts)
+            for start in distinct.tolist():
+                part = table if len(distinct) == 1 else table.filter(starts == start)
+                open_windows.setdefault(start, []).append(part)
+            self.state.max_ts = max(self.state.max_ts, int(distinct[-1]) + window_ms - 1)
+        return self._close(self.state.max_ts - self.config.allowed_lateness_ms)
 
     def _close(self, watermark: int) -> list[ClosedWindow]:
         window_ms = self.config.window_ms
@@ -194,7 +276,7 @@ class HeatmapWindows:
             horizon = self.state.max_ts - EMITTED_MEMORY_MS
             for old in [s for s in emitted if s < horizon]:
                 del emitted[old]
-        return ClosedWindow(start, sequence, self.state.open.pop(start))
+        return ClosedWindow(start, sequence, pa.concat_tables(self.state.open.pop(start)))
 
     def flush(self) -> list[ClosedWindow]:
         """Every window still open (end of input)."""

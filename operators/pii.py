@@ -29,7 +29,7 @@ from typing import Final
 
 from operators.pii_digits import CARD_MASK, IP_MASK, PHONE_MASK, SSN_MASK, luhn_valid
 from operators.pii_keys import SENSITIVE_KEY_PARTS, is_sensitive_key
-from operators.pii_text import EMAIL_MASK, contains_pii, mask_emails, mask_text
+from operators.pii_text import EMAIL_MASK, contains_pii, mask_emails, mask_text, may_hold_pii
 
 __all__ = [
     "CARD_MASK",
@@ -43,6 +43,7 @@ __all__ = [
     "SSN_MASK",
     "contains_pii",
     "is_sensitive_key",
+    "json_text_needs_masking",
     "luhn_valid",
     "mask_json_value",
     "mask_referrer",
@@ -179,6 +180,36 @@ def mask_json_value(value: object, *, max_depth: int = MAX_JSON_DEPTH) -> object
     Returns `value` itself (the same object) when nothing needed masking.
     """
     return _mask_json(value, max_depth)
+
+
+# Key words is_sensitive_key looks at besides SENSITIVE_KEY_PARTS (whole keys, words).
+_OTHER_KEY_WORDS: Final = ("tel", "ssn", "dob", "auth", "mobile")
+_KEY_SEPARATORS: Final = str.maketrans("", "", "-_ .")
+_EXPONENT: Final = re.compile(r"[0-9][eE]")
+
+
+def json_text_needs_masking(text: str) -> bool:
+    """False only when ``mask_json_value`` leaves the JSON ``text`` decodes to
+    unchanged: a prefilter on the text as it is, for objects that are mostly free of
+    PII. It is conservative: True whenever it cannot tell cheaply.
+
+    Unchanged needs: no escapes (they can hide any character) and ASCII only, so every
+    key and string is a plain substring of the text; no PII candidate in it (which
+    also covers numbers of 7+ digits); no exponent (``1e10`` is a long number); at
+    most ``MAX_JSON_DEPTH`` containers in all; and no key word that could make a key
+    sensitive, looked for in the whole text lowercased without separators (a key's
+    normalised form is a substring of it).
+    """
+    if not text.isascii() or "\\" in text:
+        return True
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH:
+        return True
+    if may_hold_pii(text) or _EXPONENT.search(text) is not None:
+        return True
+    normalized = text.lower().translate(_KEY_SEPARATORS)
+    return any(part in normalized for part in SENSITIVE_KEY_PARTS) or any(
+        word in normalized for word in _OTHER_KEY_WORDS
+    )
 
 
 def _numbers_replacement(match: re.Match[str]) -> str:

@@ -176,6 +176,12 @@ def mask_text(text: str) -> str:
     return masked
 
 
+def may_hold_pii(text: str) -> bool:
+    """False only when no substring of ``text`` can be PII to ``mask_text``: the cheap
+    prefilter every rule needs to pass."""
+    return _CANDIDATE.search(text) is not None
+
+
 def contains_pii(text: str) -> bool:
     """True when `mask_text` would change `text`."""
     return mask_text(text) is not text

@@ -9,6 +9,7 @@ the row is the same whatever order the events arrived in.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from array import array
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ KIND_CODES = {
 }
 # Up to this many events a session looks ids up in its array rather than a set.
 SET_THRESHOLD = 64
+# Below this many ids, `in` on the array beats a byte search.
+SCAN_IN_PYTHON_BELOW = 8
 # Derived session ids live in their own UUID namespace.
 DERIVED_SESSION_NAMESPACE = uuid.UUID("6f1c1f6e-4b0e-5e59-9d0c-6b9b1e2f7a11")
 
@@ -117,7 +120,20 @@ class SessionState:
         self.dirty = True
 
     def has_seen(self, id_hash: int) -> bool:
-        return id_hash in (self.seen if self.seen is not None else self.order)
+        if self.seen is not None:
+            return id_hash in self.seen
+        if len(self.order) < SCAN_IN_PYTHON_BELOW:
+            return id_hash in self.order
+        # Searched in C on the array's bytes (`in` compares element by element in
+        # Python); a find at an offset that is no multiple of 8 straddles two ids.
+        data = self.order.tobytes()
+        key = id_hash.to_bytes(8, sys.byteorder)
+        at = data.find(key)
+        while at >= 0:
+            if at % 8 == 0:
+                return True
+            at = data.find(key, at + 1)
+        return False
 
     def __len__(self) -> int:
         return len(self.ts)

@@ -29,14 +29,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 
 from foundation.units import MINUTE_MS
+from operators.columns import ANONYMIZED_SCHEMA, anonymized_table, without_rows
 from operators.heatmap import (
-    CLICK,
     DAY_MS,
     FIXED_SUFFIX,
-    MOVE,
+    GRID_COLUMNS,
+    HEAT_COUNTS_SCHEMA,
+    MAX_GRID_Y,
     RAGE_CLICK,
     SCROLL,
     GridConfig,
@@ -44,6 +49,7 @@ from operators.heatmap import (
     cell_key,
     grid_x,
     grid_y,
+    heat_counts_table,
 )
 from operators.model import AnonymizedEvent
 from operators.session_state import (
@@ -107,13 +113,99 @@ class ShardState:
     duplicates: int = 0
 
 
+# The columns of an anonymized batch the shard reads, in the order of its loop.
+_SHARD_COLUMNS = (
+    "session_id",
+    "event_id",
+    "site_id",
+    "timestamp",
+    "event_type",
+    "fixed",
+    "x",
+    "y",
+    "viewport_width",
+    "viewport_height",
+    "url_path",
+    "device_type",
+    "country_code",
+    "scroll_y",
+)
+
+
+# Texts a shard keeps in session state: one object per distinct value of a batch,
+# shared by every session that holds it (to_pylist makes one per row).
+_SHARED_TEXTS = frozenset({"url_path", "device_type", "country_code", "site_id"})
+
+
+def _values(table: pa.Table, name: str) -> list[Any]:
+    column = table[name]
+    if name == "timestamp":
+        return column.cast(pa.int64()).to_pylist()  # epoch ms
+    if name in _SHARED_TEXTS:
+        encoded = pc.dictionary_encode(column).combine_chunks()
+        texts = encoded.dictionary.to_pylist()
+        return [texts[index] for index in encoded.indices.to_pylist()]
+    return column.to_pylist()
+
+
 @dataclass
 class ShardOutput:
-    events: list[AnonymizedEvent] = field(default_factory=list)
+    # The events kept (duplicates dropped), an ANONYMIZED_SCHEMA table.
+    events: pa.Table = field(default_factory=ANONYMIZED_SCHEMA.empty_table)
     session_rows: list[dict[str, Any]] = field(default_factory=list)
-    heat: HeatCounts = field(default_factory=Counter)
+    # Heat counts: tables of clicks and moves, and the cells closing sessions add.
+    heat_parts: list[pa.Table] = field(default_factory=list)
+    closing_heat: HeatCounts = field(default_factory=Counter)
     duplicates: int = 0
     closed_sessions: int = 0
+
+    @property
+    def heat(self) -> pa.Table:
+        """Every heat count of this output, a HEAT_COUNTS_SCHEMA table."""
+        parts = [part for part in self.heat_parts if part.num_rows]
+        if self.closing_heat:
+            parts.append(heat_counts_table(self.closing_heat))
+        if not parts:
+            return HEAT_COUNTS_SCHEMA.empty_table()
+        return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+
+
+def pointer_heat(table: pa.Table, rows: list[int], sites: list[str], grid: GridConfig) -> pa.Table:
+    """The cell keys (count 1 each) of the clicks and moves at ``rows`` of an anonymized batch,
+    ``sites`` being each one's session site: the grid of operators/heatmap.py on columns
+    (numpy's float ``//`` is Python's)."""
+    if not rows:
+        return HEAT_COUNTS_SCHEMA.empty_table()
+    at = np.asarray(rows, dtype=np.int64)
+    positions = pa.array(at)
+    x = np.nan_to_num(np.asarray(table["x"].fill_null(0), dtype=np.float64))[at]
+    y = np.nan_to_num(np.asarray(table["y"].fill_null(0), dtype=np.float64))[at]
+    width = np.asarray(table["viewport_width"], dtype=np.int64)[at]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        columns = np.floor_divide(GRID_COLUMNS * x, np.where(width > 0, width, 1))
+    gx = np.where(width > 0, np.minimum(GRID_COLUMNS - 1, columns), 0)
+    gy = np.minimum(MAX_GRID_Y, np.floor_divide(y, grid.cell_height_px))
+    ts = np.asarray(table["timestamp"].cast(pa.int64()), dtype=np.int64)[at]
+    kinds = table["event_type"].take(positions)
+    fixed = table["fixed"].take(positions)
+    cells = pa.table(
+        {
+            "site_id": pa.array(sites, pa.string()),
+            "url_path": table["url_path"].take(positions),
+            "device_type": table["device_type"].take(positions),
+            "day": pa.array(ts // DAY_MS, pa.int32()),
+            "interaction_type": pc.if_else(
+                fixed, pc.binary_join_element_wise(kinds, FIXED_SUFFIX, ""), kinds
+            ),
+            "grid_x": pa.array(gx.astype(np.uint16), pa.uint16()),
+            "grid_y": pa.array(gy.astype(np.uint16), pa.uint16()),
+            "window_start": pa.array(ts - ts % grid.window_ms, pa.int64()),
+            "session_id": table["session_id"].take(positions),
+            "count": pa.array(np.ones(len(rows), dtype=np.uint64), pa.uint64()),
+        }
+    )
+    # One row per event: summed once per window (operators/heatmap.heatmap_table).
+    return cells.cast(HEAT_COUNTS_SCHEMA)
 
 
 class SessionShard:
@@ -128,65 +220,69 @@ class SessionShard:
 
     # --- input ---------------------------------------------------------------
 
-    def process(self, events: list[AnonymizedEvent]) -> ShardOutput:
+    def process(self, events: pa.Table | list[AnonymizedEvent]) -> ShardOutput:
+        """Take a batch of anonymized events (a table, or the per-row stages' tuples)."""
+        table = events if isinstance(events, pa.Table) else anonymized_table(events)
         out = ShardOutput()
         state = self.state
         open_sessions = state.open
-        heat = out.heat
-        kept = out.events
+        dropped: list[int] = []
+        # Kept clicks and moves, and the site of their session: counted on columns.
+        pointer_rows: list[int] = []
+        pointer_sites: list[str] = []
         cell_h = self.grid.cell_height_px
-        window_ms = self.grid.window_ms
         gap = self.config.inactivity_gap_ms
         id_hash = xxhash.xxh64_intdigest
-        for event in events:
-            sid = event.session_id
-            key = id_hash(event.event_id)  # xxh64 of the event id
+        rows = zip(*(_values(table, name) for name in _SHARD_COLUMNS), strict=True)
+        for index, (
+            sid,
+            event_id,
+            site_id,
+            ts,
+            event_type,
+            fixed,
+            x,
+            y,
+            viewport_width,
+            viewport_height,
+            url_path,
+            device_type,
+            country_code,
+            scroll_y,
+        ) in enumerate(rows):
+            key = id_hash(event_id)  # xxh64 of the event id
             session = open_sessions.get(sid)
             if session is None:
                 tombstone = state.closed.get(sid)
                 if tombstone is not None and key in tombstone.ids:
                     out.duplicates += 1
+                    dropped.append(index)
                     continue
-                session = self._open(sid, event.site_id, event.timestamp)
+                session = self._open(sid, site_id, ts)
             elif session.has_seen(key):
                 out.duplicates += 1
+                dropped.append(index)
                 continue
-            ts = event.timestamp
-            kind = KIND_CODES.get(event.event_type, KIND_CUSTOM)
+            kind = KIND_CODES.get(event_type, KIND_CUSTOM)
             detail: PageView | Click | Scroll | None = None
             if kind in (KIND_CLICK, KIND_MOVE):
-                fixed = event.fixed
-                x, y = event.x or 0, event.y or 0
-                gx, gy = grid_x(x, event.viewport_width), grid_y(y, cell_h)
-                interaction = CLICK if kind == KIND_CLICK else MOVE
-                if fixed:
-                    interaction += FIXED_SUFFIX
-                # cell_key() inlined: this runs for most events.
-                cell = (
-                    session.site_id,
-                    event.url_path,
-                    event.device_type,
-                    ts // DAY_MS,
-                    interaction,
-                    gx,
-                    gy,
-                    ts - ts % window_ms,
-                    sid,
-                )
-                heat[cell] = heat.get(cell, 0) + 1
+                pointer_rows.append(index)
+                pointer_sites.append(session.site_id)
                 if kind == KIND_CLICK:
-                    detail = Click(event.url_path, x, y, gx, gy, fixed)
+                    x, y = x or 0, y or 0
+                    gx, gy = grid_x(x, viewport_width), grid_y(y, cell_h)
+                    detail = Click(url_path, x, y, gx, gy, fixed)
             elif kind == KIND_PAGEVIEW:
-                vh = event.viewport_height
-                detail = PageView(event.url_path, vh if vh else -1)
+                detail = PageView(url_path, viewport_height if viewport_height else -1)
             elif kind == KIND_SCROLL:
-                detail = Scroll(int((event.scroll_y or 0) + event.viewport_height))
-            session.add(ts, key, kind, event.device_type, event.country_code, detail)
+                detail = Scroll(int((scroll_y or 0) + viewport_height))
+            session.add(ts, key, kind, device_type, country_code, detail)
             if session.deadline_bucket != (session.max_ts + gap) // MINUTE_MS:
                 self._schedule(sid, session)
             if ts > state.max_ts:
                 state.max_ts = ts
-            kept.append(event)
+        out.events = without_rows(table, dropped)
+        out.heat_parts.append(pointer_heat(table, pointer_rows, pointer_sites, self.grid))
         state.duplicates += out.duplicates
         self._close_due(out)
         return out
@@ -292,7 +388,7 @@ class SessionShard:
             summary = summarize_segment(session, segment, session_id, config.rage, version)
             out.session_rows.append(summary.row)
             if final:
-                self._final_heat(session, summary.row, summary, out.heat)
+                self._final_heat(session, summary.row, summary, out.closing_heat)
 
     def _final_heat(
         self, session: SessionState, row: dict[str, Any], summary: Any, heat: HeatCounts

@@ -167,6 +167,9 @@ def take_visitor(event: dict[str, Any]) -> str | None:
     ``ua`` (computed in the pipeline), never both: a record with both came from no
     collector, and which to trust cannot be told.
     """
+    # The pipeline's own key: a record that brings it is not believed (nor can it
+    # stand in for the derived fields of a legacy record).
+    event.pop(EVENT_VISITOR, None)
     if VISITOR_FIELD not in event:
         return None
     if "ip" in event or "ua" in event:

@@ -19,6 +19,8 @@ def test_pipeline_benchmark_runs_on_a_small_input() -> None:
             "3000",
             "--state-sessions",
             "2000",
+            "--runs",
+            "1",
         ],
         capture_output=True,
         text=True,

@@ -77,5 +77,5 @@ def test_the_sites_trait_allow_list_reaches_the_anonymize_stage(tmp_path: Path) 
     for _, stage in stages.later:
         batch = stage(batch)
     assert not batch.rejected and not batch.filtered
-    (stored,) = batch.events
-    assert orjson.loads(stored.event_data)["props"] == {"plan": "pro", "name": "<redacted>"}
+    (event_data,) = batch.table["event_data"].to_pylist()
+    assert orjson.loads(event_data)["props"] == {"plan": "pro", "name": "<redacted>"}

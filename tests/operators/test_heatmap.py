@@ -9,12 +9,14 @@ from hypothesis import strategies as st
 
 from operators.heatmap import (
     DAY_MS,
+    ClosedWindow,
     GridConfig,
     HeatCounts,
     HeatmapWindows,
     cell_key,
     grid_x,
     grid_y,
+    heat_counter,
     heatmap_table,
 )
 
@@ -54,19 +56,23 @@ def counts(ts: int, n: int = 1, site: str = "s", session: str = SESSION) -> Heat
     return Counter({cell_key(site, "/", "desktop", ts, "click", 1, 2, MIN, session): n})
 
 
+def total_count(window: ClosedWindow) -> int:
+    return sum(heat_counter(window.counts).values())
+
+
 def test_windows_close_after_their_end_plus_lateness() -> None:
     windows = HeatmapWindows(GridConfig(window_ms=MIN, allowed_lateness_ms=MIN))
     assert windows.add(counts(T0 + 1000)) == []
     assert windows.add(counts(T0 + MIN + 1000)) == []  # window 0 ends at 1 min, + 1 min late
     (closed,) = windows.add(counts(T0 + 2 * MIN + 1000))
-    assert (closed.start, closed.sequence, sum(closed.counts.values())) == (T0, 0, 1)
+    assert (closed.start, closed.sequence, total_count(closed)) == (T0, 0, 1)
     # A late event for the written window: one more partial row, a new sequence,
     # written at once since its window has passed.
     (late,) = windows.add(counts(T0 + 5000, 2))
-    assert (late.start, late.sequence, sum(late.counts.values())) == (T0, 1, 2)
+    assert (late.start, late.sequence, total_count(late)) == (T0, 1, 2)
     later = windows.add(counts(T0 + 10 * MIN))
     rest = windows.flush()
-    total = sum(sum(w.counts.values()) for w in [closed, late, *later, *rest])
+    total = sum(total_count(w) for w in [closed, late, *later, *rest])
     assert total == 1 + 1 + 1 + 2 + 1
     assert windows.open_windows == 0
 
@@ -105,3 +111,54 @@ def test_heatmap_table_carries_each_cells_distinct_sessions() -> None:
     (row,) = heatmap_table(heat, datetime(2026, 1, 1, tzinfo=UTC)).to_pylist()
     assert row["interaction_count"] == 6
     assert row["session_ids"] == [SESSION, other]
+
+
+def summed_by_cell(heat: HeatCounts) -> list[tuple[tuple[object, ...], int, list[str]]]:
+    """What the table must hold, computed row by row: per cell (sorted) the count and
+    the sorted distinct sessions."""
+    counts: Counter[tuple[object, ...]] = Counter()
+    sessions: dict[tuple[object, ...], set[str]] = {}
+    for key, count in heat.items():
+        counts[key[:7]] += count
+        sessions.setdefault(key[:7], set()).add(key[8])
+    return [(cell, counts[cell], sorted(sessions[cell])) for cell in sorted(counts)]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a.example", "b.example", "é.example"]),
+            st.sampled_from(["/", "/p", "/p/é", "/Z"]),
+            st.sampled_from(["desktop", "mobile"]),
+            st.integers(0, 3 * DAY_MS),
+            st.sampled_from(["click", "move", "scroll", "rage_click_fixed"]),
+            st.integers(0, 99),
+            st.integers(0, 65_535),
+            st.sampled_from([SESSION, "00000000-0000-4000-8000-000000000002", "ffff"]),
+            st.integers(1, 4),
+        ),
+        max_size=80,
+    )
+)
+def test_heatmap_table_groups_like_the_row_by_row_sum(rows: list[tuple[object, ...]]) -> None:
+    heat: HeatCounts = Counter()
+    for site, path, device, ts, kind, gx, gy, session, n in rows:
+        heat[cell_key(site, path, device, ts, kind, gx, gy, MIN, session)] += n  # type: ignore[arg-type]
+    table = heatmap_table(heat, datetime(2026, 1, 1, tzinfo=UTC))
+    got = [
+        (
+            (
+                r["site_id"],
+                r["url_path"],
+                r["device_type"],
+                (r["date_bucket"] - date(1970, 1, 1)).days,
+                r["interaction_type"],
+                r["grid_x"],
+                r["grid_y"],
+            ),
+            r["interaction_count"],
+            r["session_ids"],
+        )
+        for r in table.to_pylist()
+    ]
+    assert got == summed_by_cell(heat)

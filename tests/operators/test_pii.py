@@ -8,6 +8,7 @@ that PII-free input comes back as the very same object.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import string
 import time
@@ -30,6 +31,7 @@ from operators.pii import (
     SSN_MASK,
     contains_pii,
     is_sensitive_key,
+    json_text_needs_masking,
     luhn_valid,
     mask_json_value,
     mask_referrer,
@@ -872,3 +874,43 @@ def test_urls_keep_no_pii(in_path: str, in_query: str, in_fragment: str, scheme:
         assert value not in path and value not in referrer
     assert "pw" not in referrer and referrer.startswith(f"{scheme}://shop.example.com/a/")
     assert path.startswith("/a/") and path.endswith("/b")
+
+
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["a@b.co", "555 123 4567", "4111 1111 1111 1111", "::1", "10.0.0.1"])
+)
+_JSON_KEYS = st.text(max_size=10) | st.sampled_from(["email", "Pass_Word", "tel", "dob", "x"])
+_JSON_VALUES = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_KEYS, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(st.dictionaries(_JSON_KEYS, _JSON_VALUES, max_size=6), st.booleans())
+def test_json_text_that_needs_no_masking_is_left_as_it_is(
+    value: dict[str, Any], spaced: bool
+) -> None:
+    text = json.dumps(value, ensure_ascii=False) if spaced else orjson.dumps(value).decode()
+    if not json_text_needs_masking(text):
+        parsed = orjson.loads(text)
+        assert mask_json_value(parsed) is parsed
+
+
+def test_json_text_prefilter_lets_plain_props_through() -> None:
+    assert not json_text_needs_masking('{"plan":"pro","price":129.99,"items":[1,2,3]}')
+    for text in (
+        '{"contact":"a@b.co"}',
+        '{"Pass-Word":"x"}',
+        '{"n":12345678901}',
+        '{"n":1e10}',
+        '{"t":"\\u0040"}',
+        '{"city":"Zürich"}',
+        "[" * 33 + "]" * 33,
+    ):
+        assert json_text_needs_masking(text), text

@@ -5,13 +5,15 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from operators.heatmap import GridConfig, HeatCounts
+from operators.columns import anonymized_table
+from operators.heatmap import GridConfig, HeatCounts, heat_counter
 from operators.model import AnonymizedEvent
-from operators.session_state import RageRule, derived_session_id
+from operators.session_state import RageRule, SessionState, derived_session_id
 from operators.sessionize import FINAL_VERSION, SessionConfig, SessionShard, ShardOutput
 
 MIN = 60_000
@@ -69,13 +71,13 @@ def run(
         out = shard.process(events[start : start + size])
         _merge(total, out)
     _merge(total, shard.flush())
-    return final_rows(total.session_rows), total.heat, total
+    return final_rows(total.session_rows), total.closing_heat, total
 
 
 def _merge(total: ShardOutput, out: ShardOutput) -> None:
-    total.events += out.events
+    total.events = pa.concat_tables([total.events, out.events])
     total.session_rows += out.session_rows
-    total.heat.update(out.heat)
+    total.closing_heat.update(heat_counter(out.heat))
     total.duplicates += out.duplicates
 
 
@@ -228,7 +230,7 @@ def test_an_event_after_its_session_closed_within_the_retention_gets_a_derived_i
     late = pev(T0 + 2 * MIN, "pageview")
     assert late.timestamp + shard.config.inactivity_gap_ms > shard.watermark
     after = shard.process([late, first])  # `first` again: the tombstone still dedups it
-    assert after.duplicates == 1 and after.events == [late]
+    assert after.duplicates == 1 and after.events.equals(anonymized_table([late]))
     rows = after.session_rows + shard.live_rows().session_rows + shard.flush().session_rows
     derived = derived_session_id(SID, T0 + 2 * MIN)
     by_id = {row["session_id"]: row for row in rows}
@@ -310,3 +312,14 @@ def _without_windows(heat: HeatCounts) -> Counter[tuple[object, ...]]:
     for key, count in heat.items():
         summed[key[:7]] += count
     return summed
+
+
+def test_seen_ids_are_whole_ids_not_bytes_across_two() -> None:
+    state = SessionState(SID, "s")
+    ids = [0x1111111122222222, 0x3333333344444444] + [n << 40 | n for n in range(1, 9)]
+    for n, id_hash in enumerate(ids):
+        state.add(T0 + n, id_hash, 0, "desktop", "", None)
+    assert all(state.has_seen(id_hash) for id_hash in ids)
+    # The last four bytes of the first id and the first four of the second, in a row.
+    assert not state.has_seen(0x4444444411111111)
+    assert not state.has_seen(12345)

@@ -1,0 +1,33 @@
+"""The batch that travels between the columnar stages."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from operators.model import Rejected
+
+
+@dataclass(slots=True)
+class ColumnBatch:
+    """One raw batch's accepted rows as an Arrow table of a stage boundary's schema
+    (operators/columnar/schemas.py), what was set aside and what was filtered."""
+
+    source: str
+    first_offset: int
+    last_offset: int
+    events_in: int
+    table: pa.Table
+    rejected: list[Rejected] = field(default_factory=list)
+    filtered: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def events(self) -> pa.Table:
+        """The accepted rows (the name every batch of the flow gives them)."""
+        return self.table
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}-{self.first_offset:012d}-{self.last_offset:012d}"
