@@ -29,19 +29,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import xxhash
 
 from foundation.units import MINUTE_MS
 from operators.columns import ANONYMIZED_SCHEMA, anonymized_table, without_rows
 from operators.heatmap import (
-    DAY_MS,
     FIXED_SUFFIX,
-    GRID_COLUMNS,
     HEAT_COUNTS_SCHEMA,
-    MAX_GRID_Y,
     RAGE_CLICK,
     SCROLL,
     GridConfig,
@@ -67,6 +62,13 @@ from operators.session_state import (
     derived_session_id,
     split_segments,
     summarize_segment,
+)
+from operators.shard_columns import (
+    SHARD_COLUMNS,
+    click_columns,
+    page_bottoms,
+    pointer_heat,
+    shard_values,
 )
 
 FINAL_VERSION = 1 << 40  # final rows outrank every live row of the same session
@@ -113,41 +115,6 @@ class ShardState:
     duplicates: int = 0
 
 
-# The columns of an anonymized batch the shard reads, in the order of its loop.
-_SHARD_COLUMNS = (
-    "session_id",
-    "event_id",
-    "site_id",
-    "timestamp",
-    "event_type",
-    "fixed",
-    "x",
-    "y",
-    "viewport_width",
-    "viewport_height",
-    "url_path",
-    "device_type",
-    "country_code",
-    "scroll_y",
-)
-
-
-# Texts a shard keeps in session state: one object per distinct value of a batch,
-# shared by every session that holds it (to_pylist makes one per row).
-_SHARED_TEXTS = frozenset({"url_path", "device_type", "country_code", "site_id"})
-
-
-def _values(table: pa.Table, name: str) -> list[Any]:
-    column = table[name]
-    if name == "timestamp":
-        return column.cast(pa.int64()).to_pylist()  # epoch ms
-    if name in _SHARED_TEXTS:
-        encoded = pc.dictionary_encode(column).combine_chunks()
-        texts = encoded.dictionary.to_pylist()
-        return [texts[index] for index in encoded.indices.to_pylist()]
-    return column.to_pylist()
-
-
 @dataclass
 class ShardOutput:
     # The events kept (duplicates dropped), an ANONYMIZED_SCHEMA table.
@@ -168,44 +135,6 @@ class ShardOutput:
         if not parts:
             return HEAT_COUNTS_SCHEMA.empty_table()
         return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
-
-
-def pointer_heat(table: pa.Table, rows: list[int], sites: list[str], grid: GridConfig) -> pa.Table:
-    """The cell keys (count 1 each) of the clicks and moves at ``rows`` of an anonymized batch,
-    ``sites`` being each one's session site: the grid of operators/heatmap.py on columns
-    (numpy's float ``//`` is Python's)."""
-    if not rows:
-        return HEAT_COUNTS_SCHEMA.empty_table()
-    at = np.asarray(rows, dtype=np.int64)
-    positions = pa.array(at)
-    x = np.nan_to_num(np.asarray(table["x"].fill_null(0), dtype=np.float64))[at]
-    y = np.nan_to_num(np.asarray(table["y"].fill_null(0), dtype=np.float64))[at]
-    width = np.asarray(table["viewport_width"], dtype=np.int64)[at]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        columns = np.floor_divide(GRID_COLUMNS * x, np.where(width > 0, width, 1))
-    gx = np.where(width > 0, np.minimum(GRID_COLUMNS - 1, columns), 0)
-    gy = np.minimum(MAX_GRID_Y, np.floor_divide(y, grid.cell_height_px))
-    ts = np.asarray(table["timestamp"].cast(pa.int64()), dtype=np.int64)[at]
-    kinds = table["event_type"].take(positions)
-    fixed = table["fixed"].take(positions)
-    cells = pa.table(
-        {
-            "site_id": pa.array(sites, pa.string()),
-            "url_path": table["url_path"].take(positions),
-            "device_type": table["device_type"].take(positions),
-            "day": pa.array(ts // DAY_MS, pa.int32()),
-            "interaction_type": pc.if_else(
-                fixed, pc.binary_join_element_wise(kinds, FIXED_SUFFIX, ""), kinds
-            ),
-            "grid_x": pa.array(gx.astype(np.uint16), pa.uint16()),
-            "grid_y": pa.array(gy.astype(np.uint16), pa.uint16()),
-            "window_start": pa.array(ts - ts % grid.window_ms, pa.int64()),
-            "session_id": table["session_id"].take(positions),
-            "count": pa.array(np.ones(len(rows), dtype=np.uint64), pa.uint64()),
-        }
-    )
-    # One row per event: summed once per window (operators/heatmap.heatmap_table).
-    return cells.cast(HEAT_COUNTS_SCHEMA)
 
 
 class SessionShard:
@@ -233,22 +162,22 @@ class SessionShard:
         cell_h = self.grid.cell_height_px
         gap = self.config.inactivity_gap_ms
         id_hash = xxhash.xxh64_intdigest
-        rows = zip(*(_values(table, name) for name in _SHARD_COLUMNS), strict=True)
+        columns = [shard_values(table, name) for name in SHARD_COLUMNS]
+        # Read per click only: (x, y, viewport width, fixed); per view or scroll, the
+        # page's bottom edge in px, worked out on the columns.
+        xs, ys, widths, fixed_points = click_columns(table)
+        bottoms = page_bottoms(table)
+        rows = zip(*columns, bottoms, strict=True)
         for index, (
             sid,
             event_id,
             site_id,
             ts,
             event_type,
-            fixed,
-            x,
-            y,
-            viewport_width,
-            viewport_height,
             url_path,
             device_type,
             country_code,
-            scroll_y,
+            bottom,
         ) in enumerate(rows):
             key = id_hash(event_id)  # xxh64 of the event id
             session = open_sessions.get(sid)
@@ -269,13 +198,13 @@ class SessionShard:
                 pointer_rows.append(index)
                 pointer_sites.append(session.site_id)
                 if kind == KIND_CLICK:
-                    x, y = x or 0, y or 0
-                    gx, gy = grid_x(x, viewport_width), grid_y(y, cell_h)
-                    detail = Click(url_path, x, y, gx, gy, fixed)
+                    x, y = float(xs[index]), float(ys[index])
+                    gx, gy = grid_x(x, int(widths[index])), grid_y(y, cell_h)
+                    detail = Click(url_path, x, y, gx, gy, bool(fixed_points[index]))
             elif kind == KIND_PAGEVIEW:
-                detail = PageView(url_path, viewport_height if viewport_height else -1)
+                detail = PageView(url_path, bottom)
             elif kind == KIND_SCROLL:
-                detail = Scroll(int((scroll_y or 0) + viewport_height))
+                detail = Scroll(bottom)
             session.add(ts, key, kind, device_type, country_code, detail)
             if session.deadline_bucket != (session.max_ts + gap) // MINUTE_MS:
                 self._schedule(sid, session)

@@ -31,7 +31,7 @@ from operators.columnar.fast_contract import (
 )
 from operators.columnar.schemas import (
     DECODED,
-    DH_FLOAT,
+    DH_INTEGRAL,
     SCROLL_Y_INTEGRAL,
     X_INTEGRAL,
     Y_INTEGRAL,
@@ -45,7 +45,7 @@ from operators.visitor import EVENT_VISITOR, MAX_UINT64, VisitorFields
 _INTEGRAL_BITS = {"x": X_INTEGRAL, "y": Y_INTEGRAL, "scroll_y": SCROLL_Y_INTEGRAL}
 # Columns taken from the struct as they are (their Arrow type from DECODED).
 _PLAIN = ("event_id", "session_id", "site_id", "type", "received_at", "url", "referrer")
-_OPTIONAL = ("dh", "vw", "vh", "fixed", "target", "name", "ip", "ua")
+_OPTIONAL = ("vw", "vh", "fixed", "target", "name", "ip", "ua")
 
 
 def _per_type_requirements(schema: dict[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -137,6 +137,10 @@ class ColumnarDecoder:
             bad |= (numbers < low) | (numbers > high)
             integral[_json_integers(values[name], numbers)] |= _INTEGRAL_BITS[name]
             arrays[name] = pa.array(numbers, pa.float64(), mask=np.isnan(numbers))
+        # `dh` is an integer of the struct: a JSON integer whenever present.
+        heights = pa.array(values["dh"], pa.float64())
+        integral[np.asarray(heights.is_valid(), dtype=bool)] |= DH_INTEGRAL
+        arrays["dh"] = heights
         arrays["numbers_integral"] = pa.array(integral, pa.uint8())
         types = np.asarray(arrays["type"].to_numpy(zero_copy_only=False))
         present = {name: ~np.asarray(arrays[name].is_null(), dtype=bool) for name in _NEEDED}
@@ -364,8 +368,10 @@ def decoded_rows(events: Sequence[Event]) -> pa.Table:
             columns[name].append(None if value is None else float(value))
             if type(value) is int:
                 integral |= _INTEGRAL_BITS[name]
-        if type(get("dh")) is float:
-            integral |= DH_FLOAT
+        height = get("dh")
+        columns["dh"].append(None if height is None else float(height))
+        if type(height) is int:
+            integral |= DH_INTEGRAL
         columns["numbers_integral"].append(integral)
         for name in _OPTIONAL:
             value = get(name)

@@ -19,9 +19,14 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from operators.columnar.schemas import DH_FLOAT, SCROLL_Y_INTEGRAL, X_INTEGRAL, Y_INTEGRAL
+from operators.columnar.schemas import DH_INTEGRAL, SCROLL_Y_INTEGRAL, X_INTEGRAL, Y_INTEGRAL
 
-_NUMBER_BITS = (("x", X_INTEGRAL), ("y", Y_INTEGRAL), ("scroll_y", SCROLL_Y_INTEGRAL))
+_NUMBER_BITS = (
+    ("x", X_INTEGRAL),
+    ("y", Y_INTEGRAL),
+    ("scroll_y", SCROLL_Y_INTEGRAL),
+    ("dh", DH_INTEGRAL),
+)
 
 
 def orjson_texts(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -71,12 +76,6 @@ def event_data_column(
     pieces = [
         piece(name, number_texts(table[name], (bits & bit) != 0)) for name, bit in _NUMBER_BITS
     ]
-    heights = table["dh"].cast(pa.string())
-    as_float = (bits & DH_FLOAT) != 0
-    if as_float.any():  # an integral float the contract took for an integer: "3.0"
-        floats = orjson_texts(table["dh"].cast(pa.float64()))
-        heights = pc.if_else(pa.array(as_float), floats, heights)
-    pieces.append(piece("dh", heights))
     pieces.append(piece("fixed", pc.if_else(table["fixed"], "true", "false")))
     pieces.append(piece("target", masked_texts(table["target"])))
     pieces.append(piece("name", masked_texts(table["name"])))

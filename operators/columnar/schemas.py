@@ -23,9 +23,9 @@ from operators.columns import ANONYMIZED_SCHEMA, EVENT_COLUMNS
 X_INTEGRAL = 1
 Y_INTEGRAL = 2
 SCROLL_Y_INTEGRAL = 4
-# `dh` is an integer field, but the contract takes an integral float (3.0) for one,
-# which `event_data` repeats as sent: this bit says it came as a float.
-DH_FLOAT = 8
+# `dh` is an integer field, but the contract takes an integral float (3.0, -0.0) for
+# one, which `event_data` repeats as sent: a float column with its own bit too.
+DH_INTEGRAL = 8
 
 _RECORD_FIELDS = [
     ("offset", pa.int64()),
@@ -41,7 +41,7 @@ _RECORD_FIELDS = [
     ("y", pa.float64()),
     ("scroll_y", pa.float64()),
     ("numbers_integral", pa.uint8()),
-    ("dh", pa.int64()),
+    ("dh", pa.float64()),
     ("vw", pa.int32()),
     ("vh", pa.int32()),
     ("fixed", pa.bool_()),

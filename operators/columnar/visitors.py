@@ -17,7 +17,7 @@ from foundation.units import DAY_MS
 from operators.columnar.batch import ColumnBatch
 from operators.columnar.schemas import ENRICHED
 from operators.error_class import classify_error
-from operators.visitor import Client, VisitorResolver, key_day
+from operators.visitor import Client, VisitorResolver
 
 
 class ColumnarBotFilter:
@@ -44,20 +44,37 @@ class ColumnarBotFilter:
     def _derive(self, table: pa.Table, legacy: np.ndarray) -> pa.Table:
         """Derived fields for the rows that carry ip/ua, once per distinct client."""
         indices = pa.array(legacy)
-        rows = zip(
-            table["site_id"].take(indices).to_pylist(),
-            table["ip"].take(indices).fill_null("").to_pylist(),
-            table["ua"].take(indices).fill_null("").to_pylist(),
-            table["received_at"].take(indices).to_pylist(),
-            strict=True,
+        sites = table["site_id"].take(indices)
+        ips = table["ip"].take(indices).fill_null("")
+        agents = table["ua"].take(indices).fill_null("")
+        days = pc.divide(table["received_at"].take(indices), DAY_MS)  # integer division
+        # One key text per client: the fields cannot hold NUL (the contract's patterns
+        # for site, and a separator no JSON string field can hide from the others as
+        # the key also carries each field's length).
+        key = pc.binary_join_element_wise(
+            sites,
+            ips,
+            agents,
+            days.cast(pa.string()),
+            pc.binary_length(ips).cast(pa.string()),
+            "\x00",
         )
-        distinct: dict[tuple[str, str, str, int], int] = {}
-        positions = [
-            distinct.setdefault((s, i, u, key_day(r)), len(distinct)) for s, i, u, r in rows
-        ]
+        encoded = pc.dictionary_encode(key).combine_chunks()
+        positions = np.asarray(encoded.indices, dtype=np.int64)
+        _, firsts = np.unique(positions, return_index=True)
+        first_rows = pa.array(firsts)
         # One client per distinct (site, ip, ua, day), received at the day's start.
-        clients = [Client(site, ip, ua, day * DAY_MS) for site, ip, ua, day in distinct]
-        keys = self.resolver.day_keys({day for *_, day in distinct})
+        clients = [
+            Client(site, ip, ua, day * DAY_MS)
+            for site, ip, ua, day in zip(
+                sites.take(first_rows).to_pylist(),
+                ips.take(first_rows).to_pylist(),
+                agents.take(first_rows).to_pylist(),
+                days.take(first_rows).to_pylist(),
+                strict=True,
+            )
+        ]
+        keys = self.resolver.day_keys({client.received_at // DAY_MS for client in clients})
         derived = self.resolver.deriver.derive(clients, keys)
         # Every row's position in `derived`, null for the rows that came with their fields.
         full = np.full(len(table), -1, dtype=np.int64)

@@ -31,7 +31,7 @@ from connectors.clickhouse import connect as clickhouse_connect
 from flows.kafka_outputs import event_messages
 from foundation.settings import Settings, load_settings
 from operators.batching import Chunk
-from operators.columns import events_table
+from operators.columns import anonymized_table, events_table
 from operators.model import AnonymizedEvent
 from tests.api.query_support import SECRET, FakeClock, make_token
 
@@ -247,7 +247,7 @@ def session_id_of(site: str, session: int) -> str:
 def produce(bootstrap: str, topic: str, events: list[AnonymizedEvent]) -> None:
     """The events as the flow writes them to ``processed_events`` (keyed by session)."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-    for key, value in event_messages(Chunk(spans=(), rows=list(events))):
+    for key, value in event_messages(Chunk(spans=(), rows=anonymized_table(events))):
         producer.produce(topic, value=value, key=key)
     assert producer.flush(WAIT_SECONDS) == 0
 

@@ -22,6 +22,7 @@ from api.query.live_events import (
 from api.query.live_hub import Outbox
 from flows.kafka_outputs import event_messages
 from operators.batching import Chunk
+from operators.columns import anonymized_table
 from tests.api.live_support import SITE, anonymized_event
 
 MINUTE = 60_000
@@ -30,7 +31,7 @@ MINUTE = 60_000
 def record_of(**changes: object) -> bytes:
     """A ``processed_events`` record as the flow writes it, with ``changes``."""
     event = anonymized_event(SITE, 1, 3, 1_764_072_000_123)
-    ((_, value),) = event_messages(Chunk(spans=(), rows=[event]))
+    ((_, value),) = event_messages(Chunk(spans=(), rows=anonymized_table([event])))
     fields = orjson.loads(value)
     fields.update(changes)
     return orjson.dumps({key: value for key, value in fields.items() if value is not None})
