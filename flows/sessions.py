@@ -73,6 +73,8 @@ def split_by_shard(batch: ColumnBatch, shards: int) -> list[tuple[str, ShardItem
     row_shards = of_session[np.asarray(encoded.indices, dtype=np.int64)]
     items = []
     for shard in np.unique(row_shards).tolist():
+        # A copy per shard, not a slice: pickling a slice (to another worker, into a
+        # snapshot) writes the whole buffers it points into.
         rows = table if shards == 1 else table.take(np.flatnonzero(row_shards == shard))
         span = Span(f"{batch.source}.s{shard:03d}", batch.first_offset, batch.last_offset)
         items.append((f"s{shard:03d}", (span, rows)))

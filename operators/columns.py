@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import islice
 from operator import itemgetter
+from typing import Any
 
 import pyarrow as pa
 
@@ -64,6 +65,15 @@ def anonymized_table(events: Sequence[AnonymizedEvent]) -> pa.Table:
 def event_columns(table: pa.Table) -> pa.Table:
     """The `events` table's columns of an anonymized batch."""
     return table.select(EVENT_COLUMNS)
+
+
+def column_array(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """``pa.array(values, kind)``; a list of only None becomes ``pa.nulls`` at once, since
+    pyarrow converts one to a string array about a hundred times slower than a list
+    with a single value in it (an absent optional field is the common case)."""
+    if values.count(None) == len(values):
+        return pa.nulls(len(values), kind)
+    return pa.array(values, kind)
 
 
 def without_rows(table: pa.Table, positions: Sequence[int]) -> pa.Table:

@@ -208,9 +208,12 @@ def heatmap_tables(parts: list[pa.Table], now: datetime) -> list[pa.Table]:
     rows = pa.Table.from_arrays(
         [columns[name] for name in HEATMAP_INSERT_SCHEMA.names], schema=HEATMAP_INSERT_SCHEMA
     )
-    # Rows are in part order: each part's rows are one slice.
-    bounds = np.searchsorted(part_of[order[starts]], np.arange(len(parts) + 1))
-    return [rows.slice(int(bounds[i]), int(bounds[i + 1] - bounds[i])) for i in range(len(parts))]
+    # Rows are in part order; each part's rows are copied out (a slice would be
+    # pickled with the buffers of every part, on its way to the sink's worker).
+    bounds = np.searchsorted(part_of[order[starts]], np.arange(len(parts) + 1)).tolist()
+    if len(parts) == 1:
+        return [rows]
+    return [rows.take(pa.array(np.arange(bounds[i], bounds[i + 1]))) for i in range(len(parts))]
 
 
 # How long the number of times a window was written is remembered: past the

@@ -36,6 +36,7 @@ from operators.columnar.schemas import (
     X_INTEGRAL,
     Y_INTEGRAL,
 )
+from operators.columns import column_array
 from operators.model import Event, RawBatch
 from operators.pii import MAX_JSON_DEPTH, REDACTED
 from operators.schema_rules import load_contract_schema
@@ -95,7 +96,8 @@ class ColumnarDecoder:
                     continue
             slow_records.append(record)
             slow_offsets.append(offset)
-        table, refused = self._fast_table(fast, fast_offsets)
+        table, bad = self._fast_table(fast, fast_offsets)
+        refused = np.flatnonzero(bad).tolist()
         for index in refused:
             slow_records.append(fast_records[index])
             slow_offsets.append(fast_offsets[index])
@@ -106,9 +108,7 @@ class ColumnarDecoder:
         checked = self.reference.apply(
             RawBatch(raw.source, raw.first_offset, slow_records, slow_offsets, raw.errors)
         )
-        if checked.events:
-            table = pa.concat_tables([table, decoded_rows(checked.events)])
-            table = table.take(pc.sort_indices(table["offset"]))
+        table = _in_offset_order(table, bad, checked.events)
         return ColumnBatch(
             source=raw.source,
             first_offset=raw.first_offset,
@@ -118,15 +118,15 @@ class ColumnarDecoder:
             rejected=checked.rejected,
         )
 
-    def _fast_table(self, fast: list[Any], offsets: list[int]) -> tuple[pa.Table, list[int]]:
-        """The struct-decoded rows as a DECODED table, without the rows that fail a
-        column check; the positions of those rows."""
+    def _fast_table(self, fast: list[Any], offsets: list[int]) -> tuple[pa.Table, np.ndarray]:
+        """The struct-decoded rows as a DECODED table, and which of them fail a column
+        check."""
         if not fast:
-            return DECODED.empty_table(), []
+            return DECODED.empty_table(), np.zeros(0, dtype=bool)
         values = self._extract(fast)
         arrays: dict[str, pa.Array] = {"offset": pa.array(offsets, pa.int64())}
         for name in _PLAIN + _OPTIONAL:
-            arrays[name] = pa.array(values[name], DECODED.field(name).type)
+            arrays[name] = column_array(values[name], DECODED.field(name).type)
         bad = np.zeros(len(fast), dtype=bool)
         for name, pattern in FAST_PATTERNS.items():
             bad |= ~_matches(arrays[name], pattern, per_distinct=name not in UNIQUE_FIELDS)
@@ -162,11 +162,7 @@ class ColumnarDecoder:
         self._visitors(values["visitor"], arrays, bad)
         arrays["props_json"] = self._props(values["props"], bad)
         arrays["error_json"] = pa.nulls(len(fast), pa.string())
-        table = pa.Table.from_arrays([arrays[name] for name in DECODED.names], schema=DECODED)
-        refused = np.flatnonzero(bad)
-        if len(refused):
-            table = table.filter(pa.array(~bad))
-        return table, refused.tolist()
+        return pa.Table.from_arrays([arrays[n] for n in DECODED.names], schema=DECODED), bad
 
     @staticmethod
     def _fixed_out_of_view(arrays: dict[str, pa.Array]) -> np.ndarray:
@@ -220,7 +216,8 @@ class ColumnarDecoder:
         arrays["ua_hash"] = pa.array(ua_hashes, pa.uint64(), mask=mask)
         arrays["country"] = pa.array([None if v is None else v.country for v in visitors])
         arrays["device"] = pa.array([None if v is None else v.device for v in visitors])
-        arrays["bot"] = pa.array([None if v is None else v.bot for v in visitors], pa.string())
+        bots = [None if v is None else v.bot for v in visitors]
+        arrays["bot"] = column_array(bots, pa.string())
 
     @staticmethod
     def _props(props: list[Any], bad: np.ndarray) -> pa.Array:
@@ -242,7 +239,7 @@ class ColumnarDecoder:
             else:
                 bad[position] = True
                 texts.append(None)
-        return pa.array(texts, pa.string())
+        return column_array(texts, pa.string())
 
 
 _NEEDED = ("x", "y", "vw", "vh", "name")
@@ -258,6 +255,21 @@ def _column_extractor(
     exec(compile(f"def extract(rows):\n    return {{{body}}}\n", "<columns>", "exec"), namespace)
     extract: Callable[[list[Any]], dict[str, list[Any]]] = namespace["extract"]
     return extract
+
+
+def _in_offset_order(fast: pa.Table, bad: np.ndarray, accepted: Sequence[Event]) -> pa.Table:
+    """The fast rows without the bad ones, and the rows the per-row validator accepted,
+    in offset order: one copy of the table."""
+    if not accepted:
+        return fast.filter(pa.array(~bad)) if bad.any() else fast
+    good = np.flatnonzero(~bad)
+    slow = decoded_rows(accepted)
+    offsets = np.concatenate(
+        [np.asarray(fast["offset"], dtype=np.int64)[good], np.asarray(slow["offset"])]
+    )
+    rows = np.concatenate([good, len(fast) + np.arange(len(slow))])
+    order = rows[np.argsort(offsets, kind="stable")]
+    return pa.concat_tables([fast, slow]).take(pa.array(order))
 
 
 def _json_integers(values: list[Any], numbers: np.ndarray) -> np.ndarray:
@@ -388,5 +400,5 @@ def decoded_rows(events: Sequence[Event]) -> pa.Table:
         columns["device"].append(None if visitor is None else visitor.device)
         columns["bot"].append(None if visitor is None else visitor.bot)
     return pa.Table.from_arrays(
-        [pa.array(columns[f.name], f.type) for f in DECODED], schema=DECODED
+        [column_array(columns[f.name], f.type) for f in DECODED], schema=DECODED
     )

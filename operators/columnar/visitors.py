@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from foundation.units import DAY_MS
 from operators.columnar.batch import ColumnBatch
 from operators.columnar.schemas import ENRICHED
+from operators.columns import column_array
 from operators.error_class import classify_error
 from operators.visitor import Client, VisitorResolver
 
@@ -82,7 +83,7 @@ class ColumnarBotFilter:
         take = pa.array(full, mask=full < 0)
         for name in ("ip_hash", "country", "ua_hash", "device", "bot"):
             kind = table.schema.field(name).type
-            values = pa.array([getattr(fields, name) for fields in derived], kind)
+            values = column_array([getattr(fields, name) for fields in derived], kind)
             column = pc.coalesce(table[name], values.take(take))
             table = table.set_column(table.schema.get_field_index(name), name, column)
         return table

@@ -47,3 +47,17 @@ def test_replay_benchmark_runs_on_a_small_input() -> None:
     for mode in ("stages", "full", "floor"):
         assert figures[mode]["stored"] == figures["chunks"]
     assert figures["bytes_per_minute"] > 0
+
+
+def test_stages_benchmark_runs_and_both_paths_agree() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "stages.py"), "--events", "3000", "--batch", "1000"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["same_rows"] is True
+    assert figures["columnar"]["events_per_second"] > 0
