@@ -28,12 +28,12 @@ def observed(step: str, stage: Callable[[B], ColumnBatch]) -> Callable[[B], Colu
         if isinstance(batch, RawBatch):
             count_in, rejected_before, filtered_before = len(batch.records), 0, 0
         else:
-            count_in = len(batch.events)
+            count_in = batch.table.num_rows
             rejected_before = len(batch.rejected)
             filtered_before = sum(batch.filtered.values())
         out = stage(batch)
         events_in.inc(count_in)
-        events_out.inc(len(out.events))
+        events_out.inc(out.table.num_rows)
         count_rejects(out.rejected[rejected_before:])
         if sum(out.filtered.values()) != filtered_before:
             # Filter counts accumulate on the batch; only this stage adds to them.
@@ -54,7 +54,7 @@ class Accountant:
     def __call__(self, batch: ColumnBatch) -> ColumnBatch:
         self.totals.add_batch(
             events_in=batch.events_in,
-            accepted=len(batch.events),
+            accepted=batch.table.num_rows,
             rejected_codes=[{reason.code for reason in item.reasons} for item in batch.rejected],
             filtered=batch.filtered,
         )

@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import bytewax.operators as op
-import pyarrow as pa
 from bytewax.dataflow import Dataflow, Stream
 from bytewax.inputs import Source
 from bytewax.outputs import Sink
@@ -36,7 +35,7 @@ from foundation.metrics import RunTotals
 from operators.archive_files import dead_letter_offset
 from operators.batching import Chunk, Span
 from operators.columnar.batch import ColumnBatch
-from operators.columns import event_columns, events_table
+from operators.columns import event_columns
 from operators.dead_letter import dead_letter_records
 from operators.model import STAGE_VALIDATE, RawBatch, Rejected
 
@@ -68,9 +67,7 @@ class BatchLimits:
 
 def _as_table(chunk: Chunk) -> Chunk:
     """Anonymized events as the `events` table's Arrow columns, same spans and name."""
-    rows = chunk.rows
-    table = event_columns(rows) if isinstance(rows, pa.Table) else events_table(rows)
-    return Chunk(chunk.spans, table, chunk.label)
+    return Chunk(chunk.spans, event_columns(chunk.rows), chunk.label)
 
 
 def _source_key(chunk: Chunk) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import islice
 from operator import itemgetter
 from typing import Any
 
 import pyarrow as pa
 
-from operators.model import EVENT_COLUMN_COUNT, AnonymizedEvent
+from operators.model import AnonymizedEvent
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
 
@@ -93,19 +92,8 @@ def without_rows(table: pa.Table, positions: Sequence[int]) -> pa.Table:
 
 
 def events_table(events: Sequence[AnonymizedEvent]) -> pa.Table:
-    """Columnar copy of anonymized events: one transpose, then one array per column."""
-    if not events:
-        return EVENTS_SCHEMA.empty_table()
-    # zip(*events) makes one column per step: the fields after the table's
-    # columns are never transposed.
-    columns = islice(zip(*events, strict=True), EVENT_COLUMN_COUNT)
-    return pa.Table.from_arrays(
-        [
-            pa.array(values, type=field.type)
-            for values, field in zip(columns, EVENTS_SCHEMA, strict=True)
-        ],
-        schema=EVENTS_SCHEMA,
-    )
+    """Anonymized events as the `events` table's Arrow columns."""
+    return event_columns(anonymized_table(events))
 
 
 SESSIONS_SCHEMA = pa.schema(

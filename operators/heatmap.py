@@ -208,11 +208,11 @@ def heatmap_tables(parts: list[pa.Table], now: datetime) -> list[pa.Table]:
     rows = pa.Table.from_arrays(
         [columns[name] for name in HEATMAP_INSERT_SCHEMA.names], schema=HEATMAP_INSERT_SCHEMA
     )
+    if len(parts) == 1:
+        return [rows]
     # Rows are in part order; each part's rows are copied out (a slice would be
     # pickled with the buffers of every part, on its way to the sink's worker).
     bounds = np.searchsorted(part_of[order[starts]], np.arange(len(parts) + 1)).tolist()
-    if len(parts) == 1:
-        return [rows]
     return [rows.take(pa.array(np.arange(bounds[i], bounds[i + 1]))) for i in range(len(parts))]
 
 

@@ -28,11 +28,11 @@ Event = dict[str, Any]
 
 
 class AnonymizedEvent(NamedTuple):
-    """An event after the last stateless stage: nothing personal left.
+    """An event after the per-row reference stages: nothing personal left.
 
-    A tuple rather than a dict: the stages after anonymization read fields by
-    position at C speed, and the first sixteen fields are the `events`
-    table's columns, so a batch turns into columns with one `zip`.
+    Its fields are, in order, the columns of operators/columns.ANONYMIZED_SCHEMA (the
+    `events` table's sixteen, then what the stateful stages read), so a batch turns
+    into that table with one `zip` (operators/columns.anonymized_table).
     """
 
     event_id: str
@@ -57,9 +57,6 @@ class AnonymizedEvent(NamedTuple):
     scroll_y: float | None
     fixed: bool
     offset: int
-
-
-EVENT_COLUMN_COUNT = 16
 
 
 @dataclass(frozen=True, slots=True)

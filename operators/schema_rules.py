@@ -255,6 +255,16 @@ def unknown_fields_reason(name: str, unknown: list[Any]) -> Reason:
     return Reason(UNKNOWN_FIELD, f"{prefix}{len(unknown)} field(s) not in the contract: {shown}")
 
 
+def per_type_requirements(schema: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The fields each event type requires besides the common ones (the schema's
+    ``allOf`` if/then rules on ``type``)."""
+    needs: dict[str, list[str]] = {}
+    for rule in schema.get("allOf", []):
+        for event_type in rule["if"]["properties"]["type"]["enum"]:
+            needs.setdefault(event_type, []).extend(rule["then"]["required"])
+    return {event_type: tuple(names) for event_type, names in needs.items()}
+
+
 def compile_contract(
     schema: dict[str, Any],
     *,
@@ -283,10 +293,7 @@ def compile_contract(
         gen.emit(1, f"if {name!r} not in event: add({gen.constant(Reason(MISSING_FIELD, name))})")
     if schema.get("additionalProperties") is False:
         gen.unknown_fields("", schema, "event", 1)
-    by_type: dict[str, list[str]] = {}
-    for rule in schema.get("allOf", []):
-        for event_type in rule["if"]["properties"]["type"]["enum"]:
-            by_type.setdefault(event_type, []).extend(rule["then"]["required"])
+    by_type = per_type_requirements(schema)
     if by_type:
         gen.emit(1, "needs = NEEDS.get(f_type) if type(f_type) is str else None")
         gen.emit(1, "if needs:")

@@ -120,20 +120,7 @@ class SessionState:
         self.dirty = True
 
     def has_seen(self, id_hash: int) -> bool:
-        if self.seen is not None:
-            return id_hash in self.seen
-        if len(self.order) < SCAN_IN_PYTHON_BELOW:
-            return id_hash in self.order
-        # Searched in C on the array's bytes (`in` compares element by element in
-        # Python); a find at an offset that is no multiple of 8 straddles two ids.
-        data = self.order.tobytes()
-        key = id_hash.to_bytes(8, sys.byteorder)
-        at = data.find(key)
-        while at >= 0:
-            if at % 8 == 0:
-                return True
-            at = data.find(key, at + 1)
-        return False
+        return holds_id(self.seen if self.seen is not None else self.order, id_hash)
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -141,6 +128,22 @@ class SessionState:
     def sorted_indices(self) -> list[int]:
         ts, order = self.ts, self.order
         return sorted(range(len(ts)), key=lambda i: (ts[i], order[i]))
+
+
+def holds_id(ids: array[int] | set[int], id_hash: int) -> bool:
+    """Whether an event-id hash is among ``ids`` (a session's array, or a set)."""
+    if isinstance(ids, set) or len(ids) < SCAN_IN_PYTHON_BELOW:
+        return id_hash in ids
+    # Searched in C on the array's bytes (`in` compares element by element in
+    # Python); a find at an offset that is no multiple of 8 straddles two ids.
+    data = ids.tobytes()
+    key = id_hash.to_bytes(8, sys.byteorder)
+    at = data.find(key)
+    while at >= 0:
+        if at % 8 == 0:
+            return True
+        at = data.find(key, at + 1)
+    return False
 
 
 @dataclass(frozen=True)

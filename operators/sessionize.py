@@ -60,6 +60,7 @@ from operators.session_state import (
     Scroll,
     SessionState,
     derived_session_id,
+    holds_id,
     split_segments,
     summarize_segment,
 )
@@ -183,7 +184,7 @@ class SessionShard:
             session = open_sessions.get(sid)
             if session is None:
                 tombstone = state.closed.get(sid)
-                if tombstone is not None and key in tombstone.ids:
+                if tombstone is not None and holds_id(tombstone.ids, key):
                     out.duplicates += 1
                     dropped.append(index)
                     continue

@@ -20,10 +20,7 @@ import pyarrow.compute as pc
 from operators.anonymize import no_trait_keys
 from operators.columnar.batch import ColumnBatch
 from operators.columnar.event_data import event_data_column
-from operators.columnar.schemas import (
-    ANONYMIZED,
-)
-from operators.columns import TIMESTAMP
+from operators.columns import ANONYMIZED_SCHEMA, TIMESTAMP
 from operators.pii import (
     json_text_needs_masking,
     mask_json_value,
@@ -80,58 +77,47 @@ class ColumnarAnonymizer:
             "offset": table["offset"],
         }
         batch.table = pa.Table.from_arrays(
-            [columns[name] for name in ANONYMIZED.names], schema=ANONYMIZED
+            [columns[name] for name in ANONYMIZED_SCHEMA.names], schema=ANONYMIZED_SCHEMA
         )
         return batch
 
     def _event_data(self, table: pa.Table) -> pa.Array:
-        errors = _masked_objects(table["error_json"], None, lambda value, _site: value)
         identify = pc.and_(
             pc.equal(table["type"], "custom"), pc.equal(table["name"], IDENTIFY_EVENT_NAME)
         )
-        props = _masked_objects(table["props_json"], table["site_id"], self._props, identify)
+        # The site of each identify() call, whose props are traits; null for the rest.
+        trait_sites = pc.if_else(identify, table["site_id"], None)
+        errors = self._masked_objects(table["error_json"], None)
+        props = self._masked_objects(table["props_json"], trait_sites)
         return event_data_column(table, _masked_json_texts, errors, props)
 
-    def _props(self, value: Any, site: str | None) -> Any:
-        """Traits of an identify() call (``site`` given) or other props, masked."""
-        if site is not None:
-            return redact_traits(value, self.allowed_trait_keys(site))
-        return value
-
-
-def _masked_objects(
-    texts: pa.ChunkedArray,
-    sites: pa.ChunkedArray | None,
-    prepare: Callable[[Any, str | None], Any],
-    by_site: pa.ChunkedArray | None = None,
-) -> pa.Array | None:
-    """The JSON objects of a column masked and written back, once per distinct text
-    (per site and text for the rows ``by_site`` marks, which ``prepare`` masks its own
-    way); None when no row has one."""
-    if texts.null_count == len(texts):
-        return None
-    valid = texts.is_valid()
-    rows = pa.array(np.flatnonzero(np.asarray(valid, dtype=bool)))
-    values = texts.take(rows).to_pylist()
-    marked = (
-        [False] * len(values)
-        if by_site is None
-        else by_site.take(rows).fill_null(False).to_pylist()
-    )
-    row_sites = [None] * len(values) if sites is None else sites.take(rows).to_pylist()
-    done: dict[tuple[str | None, str], str] = {}
-    masked: list[str] = []
-    for text, mark, site in zip(values, marked, row_sites, strict=True):
-        key = (site if mark else None, text)
-        result = done.get(key)
-        if result is None:
-            value = prepare(orjson.loads(text), key[0])
-            if key[0] is None and json_text_needs_masking(text):
-                value = mask_json_value(value)
-            result = done[key] = orjson.dumps(value).decode()
-        masked.append(result)
-    empty = pa.nulls(len(texts), pa.string())
-    return pc.replace_with_mask(empty, valid.combine_chunks(), pa.array(masked, pa.string()))
+    def _masked_objects(
+        self, texts: pa.ChunkedArray, trait_sites: pa.ChunkedArray | None
+    ) -> pa.Array | None:
+        """A column of JSON objects masked and written back, once per distinct (site,
+        text): traits keep the site's allowed keys (``trait_sites`` gives the site of
+        the rows whose objects are traits), other objects are PII-masked; None when no
+        row has one."""
+        if texts.null_count == len(texts):
+            return None
+        valid = texts.is_valid()
+        rows = pa.array(np.flatnonzero(np.asarray(valid, dtype=bool)))
+        values = texts.take(rows).to_pylist()
+        sites = [None] * len(values) if trait_sites is None else trait_sites.take(rows).to_pylist()
+        done: dict[tuple[str | None, str], str] = {}
+        masked: list[str] = []
+        for site, text in zip(sites, values, strict=True):
+            result = done.get((site, text))
+            if result is None:
+                value = orjson.loads(text)
+                if site is not None:
+                    value = redact_traits(value, self.allowed_trait_keys(site))
+                elif json_text_needs_masking(text):
+                    value = mask_json_value(value)
+                result = done[(site, text)] = orjson.dumps(value).decode()
+            masked.append(result)
+        empty = pa.nulls(len(texts), pa.string())
+        return pc.replace_with_mask(empty, valid.combine_chunks(), pa.array(masked, pa.string()))
 
 
 def _masked_json_texts(column: pa.ChunkedArray) -> pa.Array:

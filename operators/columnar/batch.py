@@ -24,10 +24,6 @@ class ColumnBatch:
     filtered: Counter[str] = field(default_factory=Counter)
 
     @property
-    def events(self) -> pa.Table:
-        """The accepted rows (the name every batch of the flow gives them)."""
-        return self.table
-
-    @property
     def name(self) -> str:
+        """A deterministic name for what this batch covers, as EventBatch.name."""
         return f"{self.source}-{self.first_offset:012d}-{self.last_offset:012d}"

@@ -29,32 +29,17 @@ from operators.columnar.fast_contract import (
     UUID_PATTERN,
     fast_record_type,
 )
-from operators.columnar.schemas import (
-    DECODED,
-    DH_INTEGRAL,
-    SCROLL_Y_INTEGRAL,
-    X_INTEGRAL,
-    Y_INTEGRAL,
-)
+from operators.columnar.schemas import DECODED, DH_INTEGRAL, INTEGRAL_BITS
 from operators.columns import column_array
 from operators.model import Event, RawBatch
 from operators.pii import MAX_JSON_DEPTH, REDACTED
-from operators.schema_rules import load_contract_schema
+from operators.schema_rules import load_contract_schema, per_type_requirements
 from operators.validate import COLLECTOR_REQUIRED, EventValidator, ValidationConfig
 from operators.visitor import EVENT_VISITOR, MAX_UINT64, VisitorFields
 
-_INTEGRAL_BITS = {"x": X_INTEGRAL, "y": Y_INTEGRAL, "scroll_y": SCROLL_Y_INTEGRAL}
 # Columns taken from the struct as they are (their Arrow type from DECODED).
 _PLAIN = ("event_id", "session_id", "site_id", "type", "received_at", "url", "referrer")
 _OPTIONAL = ("vw", "vh", "fixed", "target", "name", "ip", "ua")
-
-
-def _per_type_requirements(schema: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    needs: dict[str, list[str]] = {}
-    for rule in schema.get("allOf", []):
-        for event_type in rule["if"]["properties"]["type"]["enum"]:
-            needs.setdefault(event_type, []).extend(rule["then"]["required"])
-    return {event_type: tuple(names) for event_type, names in needs.items()}
 
 
 class ColumnarDecoder:
@@ -66,7 +51,7 @@ class ColumnarDecoder:
         self.reference = EventValidator(config, schema)
         record_type = fast_record_type(schema, COLLECTOR_REQUIRED)
         self._decode: Callable[[bytes], Any] = msgspec.json.Decoder(record_type).decode
-        self._needs = _per_type_requirements(schema)
+        self._needs = per_type_requirements(schema)
         self._bounds = {
             name: (schema["properties"][name]["minimum"], schema["properties"][name]["maximum"])
             for name in NUMBER_FIELDS
@@ -135,7 +120,7 @@ class ColumnarDecoder:
             numbers = _floats(values[name])  # None: NaN, never out of bounds
             low, high = self._bounds[name]
             bad |= (numbers < low) | (numbers > high)
-            integral[_json_integers(values[name], numbers)] |= _INTEGRAL_BITS[name]
+            integral[_json_integers(values[name], numbers)] |= INTEGRAL_BITS[name]
             arrays[name] = pa.array(numbers, pa.float64(), mask=np.isnan(numbers))
         # `dh` is an integer of the struct: a JSON integer whenever present.
         heights = pa.array(values["dh"], pa.float64())
@@ -143,13 +128,12 @@ class ColumnarDecoder:
         arrays["dh"] = heights
         arrays["numbers_integral"] = pa.array(integral, pa.uint8())
         types = np.asarray(arrays["type"].to_numpy(zero_copy_only=False))
-        present = {name: ~np.asarray(arrays[name].is_null(), dtype=bool) for name in _NEEDED}
         for event_type, names in self._needs.items():
             of_type = types == event_type
             if of_type.any():
                 for name in names:
-                    if name in present:
-                        bad |= of_type & ~present[name]
+                    if name in arrays:
+                        bad |= of_type & np.asarray(arrays[name].is_null(), dtype=bool)
                     else:  # a field never on the fast path (error): the per-row path
                         bad |= of_type
         bad |= np.fromiter((error is not None for error in values["error"]), bool, len(fast))
@@ -207,10 +191,11 @@ class ColumnarDecoder:
         bad |= has & with_client
         ip_hashes = [0 if v is None else v.ip_hash for v in visitors]
         ua_hashes = [0 if v is None else v.ua_hash for v in visitors]
-        for position, (ip_hash, ua_hash) in enumerate(zip(ip_hashes, ua_hashes, strict=True)):
-            if ip_hash > MAX_UINT64 or ua_hash > MAX_UINT64:
-                bad[position] = True
-                ip_hashes[position] = ua_hashes[position] = 0
+        if max(ip_hashes) > MAX_UINT64 or max(ua_hashes) > MAX_UINT64:  # rare: row by row
+            for position, (ip_hash, ua_hash) in enumerate(zip(ip_hashes, ua_hashes, strict=True)):
+                if ip_hash > MAX_UINT64 or ua_hash > MAX_UINT64:
+                    bad[position] = True
+                    ip_hashes[position] = ua_hashes[position] = 0
         mask = ~has
         arrays["ip_hash"] = pa.array(ip_hashes, pa.uint64(), mask=mask)
         arrays["ua_hash"] = pa.array(ua_hashes, pa.uint64(), mask=mask)
@@ -240,9 +225,6 @@ class ColumnarDecoder:
                 bad[position] = True
                 texts.append(None)
         return column_array(texts, pa.string())
-
-
-_NEEDED = ("x", "y", "vw", "vh", "name")
 
 
 def _column_extractor(
@@ -375,15 +357,11 @@ def decoded_rows(events: Sequence[Event]) -> pa.Table:
             columns[name].append(get(name))
         columns["ts"].append(event["ts"])
         integral = 0
-        for name in NUMBER_FIELDS:
+        for name, bit in INTEGRAL_BITS.items():
             value = get(name)
             columns[name].append(None if value is None else float(value))
             if type(value) is int:
-                integral |= _INTEGRAL_BITS[name]
-        height = get("dh")
-        columns["dh"].append(None if height is None else float(height))
-        if type(height) is int:
-            integral |= DH_INTEGRAL
+                integral |= bit
         columns["numbers_integral"].append(integral)
         for name in _OPTIONAL:
             value = get(name)

@@ -19,14 +19,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from operators.columnar.schemas import DH_INTEGRAL, SCROLL_Y_INTEGRAL, X_INTEGRAL, Y_INTEGRAL
-
-_NUMBER_BITS = (
-    ("x", X_INTEGRAL),
-    ("y", Y_INTEGRAL),
-    ("scroll_y", SCROLL_Y_INTEGRAL),
-    ("dh", DH_INTEGRAL),
-)
+from operators.columnar.schemas import INTEGRAL_BITS
 
 
 def orjson_texts(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -74,7 +67,8 @@ def event_data_column(
         return pa.array([], pa.string())
     bits = np.asarray(table["numbers_integral"], dtype=np.uint8)
     pieces = [
-        piece(name, number_texts(table[name], (bits & bit) != 0)) for name, bit in _NUMBER_BITS
+        piece(name, number_texts(table[name], (bits & bit) != 0))
+        for name, bit in INTEGRAL_BITS.items()
     ]
     pieces.append(piece("fixed", pc.if_else(table["fixed"], "true", "false")))
     pieces.append(piece("target", masked_texts(table["target"])))

@@ -37,7 +37,8 @@ from operators.visitor import BOT_REASON_MAX_CHARS, COUNTRY_MAX_CHARS
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z"
 _NO_CONTROL = r"[^\x00-\x1f\x7f-\x{9f}]*\z"
 # RE2 patterns (pyarrow.compute) a fast row's strings must match; each implies the
-# contract's own pattern or format (a test checks it on generated strings).
+# contract's own pattern or format (the differential tests feed both paths strings
+# that tell them apart: newlines, control characters, non-ASCII hosts).
 FAST_PATTERNS = {
     "event_id": UUID_PATTERN,
     "session_id": UUID_PATTERN,

@@ -5,9 +5,9 @@
   collector's derived ``visitor`` fields, or ``ip``/``ua`` of a generated file).
 - ``ENRICHED``: bots dropped; every row with its visitor fields and error class, no
   ``ip`` or ``ua`` left.
-- ``ANONYMIZED``: the ``events`` table's columns, tied by name to
-  operators/columns.EVENTS_SCHEMA, then the typed values the stateful stages read
-  (operators/columns.ANONYMIZED_SCHEMA, which the per-row path's output shares).
+- ANONYMIZED: operators/columns.ANONYMIZED_SCHEMA, the ``events`` table's columns by
+  name, then the typed values the stateful stages read (the per-row path's output
+  shares it).
 
 Numbers of the optional data fields keep whether the client sent an integer or a float
 (``numbers_integral``, a bit per field), because ``event_data`` repeats them as sent.
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from operators.columns import ANONYMIZED_SCHEMA, EVENT_COLUMNS
-
 # Bits of `numbers_integral`: the field was a JSON integer.
 X_INTEGRAL = 1
 Y_INTEGRAL = 2
@@ -26,6 +24,7 @@ SCROLL_Y_INTEGRAL = 4
 # `dh` is an integer field, but the contract takes an integral float (3.0, -0.0) for
 # one, which `event_data` repeats as sent: a float column with its own bit too.
 DH_INTEGRAL = 8
+INTEGRAL_BITS = {"x": X_INTEGRAL, "y": Y_INTEGRAL, "scroll_y": SCROLL_Y_INTEGRAL, "dh": DH_INTEGRAL}
 
 _RECORD_FIELDS = [
     ("offset", pa.int64()),
@@ -71,7 +70,3 @@ DECODED = pa.schema(
 )
 
 ENRICHED = pa.schema([*_RECORD_FIELDS, *_VISITOR_FIELDS, ("error_class", pa.string())])
-
-ANONYMIZED = ANONYMIZED_SCHEMA
-
-__all__ = ["ANONYMIZED", "DECODED", "ENRICHED", "EVENT_COLUMNS"]

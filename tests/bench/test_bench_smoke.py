@@ -6,43 +6,35 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_pipeline_benchmark_runs_on_a_small_input() -> None:
+def figures_of(script: str, *args: str) -> dict[str, Any]:
+    """Run ``bench/<script>`` with ``args``; the JSON figures it prints last."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "pipeline.py"),
-            "--events",
-            "3000",
-            "--state-sessions",
-            "2000",
-            "--runs",
-            "1",
-        ],
+        [sys.executable, str(ROOT / "bench" / script), *args],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def test_pipeline_benchmark_runs_on_a_small_input() -> None:
+    figures = figures_of(
+        "pipeline.py", "--events", "3000", "--state-sessions", "2000", "--runs", "1"
+    )
     assert figures["full"]["events"] == 3000 and figures["floor"]["events"] == 3000
     assert figures["state"]["state_bytes_per_session"] > 0
 
 
 def test_replay_benchmark_runs_on_a_small_input() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "replay.py"), "--events", "3000"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = figures_of("replay.py", "--events", "3000")
     assert figures["chunks"] > 0
     for mode in ("stages", "full", "floor"):
         assert figures[mode]["stored"] == figures["chunks"]
@@ -50,14 +42,6 @@ def test_replay_benchmark_runs_on_a_small_input() -> None:
 
 
 def test_stages_benchmark_runs_and_both_paths_agree() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "stages.py"), "--events", "3000", "--batch", "1000"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = figures_of("stages.py", "--events", "3000", "--batch", "1000")
     assert figures["same_rows"] is True
     assert figures["columnar"]["events_per_second"] > 0
